@@ -1,0 +1,1 @@
+"""The Pulumi program: read this stack's config, build its components."""

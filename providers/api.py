@@ -1,0 +1,70 @@
+"""incident.io v2 endpoints we use: alert routes and alert sources. HTTP itself is in providers.http."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from providers.http import ApiClient, NotFoundError
+
+JsonDict = dict[str, Any]
+
+ROUTES = "/v2/alert_routes"
+SOURCES = "/v2/alert_sources"
+
+
+def _item(path: str, id_: str) -> str:
+    if not id_:
+        raise ValueError(f"an id is required for {path}/{{id}}")
+    return f"{path}/{quote(id_, safe='')}"
+
+
+class IncidentIoApi:
+    def __init__(self, client: ApiClient) -> None:
+        self.client = client
+
+    # Alert routes
+    def list_routes(self) -> Iterator[JsonDict]:
+        """Slim entries (id, name, enabled, and a version that may be stale)."""
+        return self.client.paginate(ROUTES, "alert_routes")
+
+    def get_route(self, route_id: str) -> JsonDict:
+        body: JsonDict = self.client.get(_item(ROUTES, route_id))["alert_route"]
+        return body
+
+    def find_route(self, route_id: str) -> JsonDict | None:
+        try:
+            return self.get_route(route_id)
+        except NotFoundError:
+            return None
+
+    def create_route(self, payload: JsonDict) -> JsonDict:
+        body: JsonDict = self.client.request("POST", ROUTES, json=payload)["alert_route"]
+        return body
+
+    def update_route(self, route_id: str, payload: JsonDict, version: int) -> JsonDict:
+        body: JsonDict = self.client.request("PUT", _item(ROUTES, route_id), json={**payload, "version": version})[
+            "alert_route"
+        ]
+        return body
+
+    def delete_route(self, route_id: str) -> bool:
+        """Delete a route; False when it was already gone."""
+        try:
+            self.client.request("DELETE", _item(ROUTES, route_id))
+        except NotFoundError:
+            return False
+        return True
+
+    # Alert sources
+    def list_sources(self) -> Iterator[JsonDict]:
+        # Unlike routes, the sources list is not paginated: one answer holds them all.
+        for source in self.client.get(SOURCES).get("alert_sources") or []:
+            self.client.redact.add(source.get("secret_token"))
+            yield source
+
+    def get_source(self, source_id: str) -> JsonDict:
+        source: JsonDict = self.client.get(_item(SOURCES, source_id))["alert_source"]
+        self.client.redact.add(source.get("secret_token"))
+        return source

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the Pulumi CLI for this project: `./scripts/pulumi.sh <stack> <pulumi command...>`,
+# e.g. `./scripts/pulumi.sh staging preview` or `./scripts/pulumi.sh production up`.
+#
+# - Uses the state backend you chose (PULUMI_BACKEND_URL or `pulumi login`); if you chose none,
+#   a local file backend in ./.pulumi-state (nothing leaves this machine).
+# - Creates .venv with the runtime requirements on first use, selects (or creates) the stack.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ $# -lt 2 ]; then
+  echo "usage: $0 <production|staging> <pulumi command> [args...]   e.g. $0 staging preview" >&2
+  exit 2
+fi
+stack=$1; shift
+case "$stack" in production|staging) ;; *) echo "unknown stack '$stack': use production or staging" >&2; exit 2;; esac
+
+if ! command -v pulumi >/dev/null 2>&1; then
+  echo "the pulumi CLI is not installed: see https://www.pulumi.com/docs/install/ (e.g. 'curl -fsSL https://get.pulumi.com | sh')" >&2
+  exit 127
+fi
+
+if [ -z "${PULUMI_BACKEND_URL:-}" ] && ! pulumi whoami >/dev/null 2>&1; then
+  mkdir -p .pulumi-state
+  export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
+  echo "no Pulumi backend chosen: using the local file backend in .pulumi-state/" >&2
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+fi
+
+pulumi stack select --create "$stack" >/dev/null
+exec pulumi --stack "$stack" "$@"

@@ -1,0 +1,122 @@
+"""Endpoint logic: a request in (method, path, query, decoded body), a status and JSON body out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import incident_io.models as sdk
+
+from tests.emulator.state import ApiError, EmulatorState
+from tests.sdk_oracle import shape_errors
+
+JsonDict = dict[str, Any]
+MAX_PAGE_SIZE = 250
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    params: dict[str, str]
+
+
+Handler = Callable[[EmulatorState, Request], tuple[int, JsonDict | None]]
+
+
+def _validated(model: type, body: Any) -> JsonDict:
+    errors = shape_errors(model, body)
+    if errors:
+        field, message = errors[0]
+        raise ApiError(422, "validation_error", f"{field}: {message}", field=field, code="invalid_value")
+    model.from_dict(body)  # type: ignore[attr-defined]  # every SDK model has from_dict
+    result: JsonDict = body
+    return result
+
+
+def list_routes(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
+    try:
+        page_size = int(request.query.get("page_size", "25"))
+    except ValueError:
+        raise ApiError(400, "invalid_request_error", "page_size must be an integer", field="page_size") from None
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ApiError(422, "validation_error", f"page_size must be between 1 and {MAX_PAGE_SIZE}", field="page_size")
+    routes = state.listed_routes()
+    after = request.query.get("after")
+    if after:
+        routes = [route for route in routes if route["id"] > after]
+    page = routes[:page_size]
+    meta: JsonDict = {"page_size": page_size}
+    if len(routes) > page_size:
+        meta["after"] = page[-1]["id"]
+    body = {"alert_routes": page, "pagination_meta": meta}
+    sdk.AlertRoutesListResultV2.from_dict(body)
+    return 200, body
+
+
+def create_route(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
+    payload = _validated(sdk.AlertRoutesCreatePayloadV2, request.body)
+    route = state.create_route(payload)
+    return 201, {"alert_route": route.render()}
+
+
+def show_route(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
+    return 200, {"alert_route": state.get_route(request.params["id"]).render()}
+
+
+def update_route(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
+    payload = _validated(sdk.AlertRoutesUpdatePayloadV2, request.body)
+    route = state.update_route(request.params["id"], payload)
+    return 200, {"alert_route": route.render()}
+
+
+def delete_route(state: EmulatorState, request: Request) -> tuple[int, None]:
+    state.delete_route(request.params["id"])
+    return 204, None
+
+
+def list_sources(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
+    body = {"alert_sources": [state.get_source(source_id) for source_id in sorted(state.sources)]}
+    sdk.AlertSourcesListResultV2.from_dict(body)
+    return 200, body
+
+
+def show_source(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
+    return 200, {"alert_source": state.get_source(request.params["id"])}
+
+
+ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
+    ("GET", re.compile(r"/v2/alert_routes"), list_routes),
+    ("POST", re.compile(r"/v2/alert_routes"), create_route),
+    ("GET", re.compile(r"/v2/alert_routes/(?P<id>[^/]+)"), show_route),
+    ("PUT", re.compile(r"/v2/alert_routes/(?P<id>[^/]+)"), update_route),
+    ("DELETE", re.compile(r"/v2/alert_routes/(?P<id>[^/]+)"), delete_route),
+    ("GET", re.compile(r"/v2/alert_sources"), list_sources),
+    ("GET", re.compile(r"/v2/alert_sources/(?P<id>[^/]+)"), show_source),
+]
+
+
+def resolve(method: str, path: str) -> tuple[Handler, dict[str, str]]:
+    allowed = False
+    for route_method, pattern, handler in ROUTES:
+        match = pattern.fullmatch(path)
+        if match:
+            if route_method == method:
+                return handler, match.groupdict()
+            allowed = True
+    if allowed:
+        raise ApiError(405, "method_not_allowed", f"{method} is not allowed on {path}")
+    raise ApiError(404, "not_found", f"no such endpoint: {path}")
+
+
+def error_body(error: ApiError, request_id: str) -> JsonDict:
+    single: JsonDict = {"code": error.code, "message": error.message}
+    if error.field:
+        single["source"] = {"field": error.field, "pointer": "/" + error.field.replace(".", "/")}
+    body = {"type": error.error_type, "status": error.status, "request_id": request_id, "errors": [single]}
+    sdk.ErrorResponse.from_dict(body)
+    return body

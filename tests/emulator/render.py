@@ -1,0 +1,100 @@
+"""Answers in the shape of the SDK's response models, built from what was stored.
+
+The real API answers richer than it accepts: strings come back as labelled objects, expressions
+gain `returns`, and defaults appear for fields never sent. Every answer is checked against the
+SDK's response model before it leaves, so a rendering bug fails loudly instead of lying.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import incident_io.models as sdk
+
+from tests.sdk_oracle import model_fields, shape_errors
+
+JsonDict = dict[str, Any]
+
+
+def _humanize(text: str) -> str:
+    return text.replace("_", " ").replace(".", " ").strip().capitalize() or text
+
+
+# A payload string that the answer spells as an object.
+_FROM_STRING: dict[type, Callable[[str], JsonDict]] = {
+    sdk.ConditionSubjectV2: lambda text: {"label": _humanize(text), "reference": text},
+    sdk.ConditionOperationV2: lambda text: {"label": _humanize(text), "value": text},
+}
+
+# Required in the answer, absent from the payload: what the server fills in.
+_FILLED: dict[tuple[type, str], Callable[[JsonDict], Any]] = {
+    (sdk.EngineParamBindingValueV2, "label"): lambda data: str(data.get("literal") or data.get("reference") or ""),
+    (sdk.ExpressionV2, "returns"): lambda data: {"array": False, "type": "String"},
+    (sdk.ExpressionOperationV2, "returns"): lambda data: {"array": False, "type": "String"},
+    (sdk.ExpressionNavigateOptsV2, "reference_label"): lambda data: _humanize(data.get("reference", "")),
+    (sdk.ExpressionConcatenateOptsV2, "reference_label"): lambda data: _humanize(data.get("reference", "")),
+    (sdk.AlertRouteIncidentConfigV2, "auto_relate_grouped_alerts"): lambda data: False,
+}
+
+# Optional in the answer and echoed although nobody sent them.
+_ECHOED: dict[tuple[type, str], Callable[[], Any]] = {
+    (sdk.AlertRouteV2, "owning_team_ids"): list,
+    (sdk.AlertRouteIncidentTemplateV2, "custom_fields"): list,
+}
+
+
+def _render(model: type, data: JsonDict) -> JsonDict:
+    result: JsonDict = {}
+    for key, (hint, required) in model_fields(model).items():
+        if key in data:
+            result[key] = _render_value(hint, data[key])
+        elif (model, key) in _FILLED and required:
+            result[key] = _FILLED[(model, key)](data)
+        elif (model, key) in _ECHOED:
+            result[key] = _ECHOED[(model, key)]()
+    return result
+
+
+def _render_value(hint: Any, value: Any) -> Any:
+    if typing.get_origin(hint) is list:
+        (item,) = typing.get_args(hint)
+        return [_render_value(item, entry) for entry in value]
+    if attrs.has(hint):
+        if isinstance(value, str) and hint in _FROM_STRING:
+            return _FROM_STRING[hint](value)
+        return _render(hint, value)
+    return value
+
+
+def _checked(model: type, answer: JsonDict) -> JsonDict:
+    errors = shape_errors(model, answer)
+    if errors:
+        raise AssertionError(f"emulator rendered an answer that is not a valid {model.__name__}: {errors}")
+    model.from_dict(answer)  # type: ignore[attr-defined]  # every SDK model has from_dict
+    return answer
+
+
+def render_route(payload: JsonDict, *, id_: str, version: int, created_at: str, updated_at: str) -> JsonDict:
+    data = {**payload, "id": id_, "version": version, "created_at": created_at, "updated_at": updated_at}
+    return _checked(sdk.AlertRouteV2, _render(sdk.AlertRouteV2, data))
+
+
+def render_source(*, id_: str, name: str, source_type: str, secret_token: str, base_url: str) -> JsonDict:
+    source = {
+        "id": id_,
+        "name": name,
+        "source_type": source_type,
+        "secret_token": secret_token,
+        "alert_events_url": f"{base_url}/v2/alert_events/{source_type}/{id_}",
+        "template": {
+            "attributes": [],
+            "description": {"label": "Description", "literal": "{{ alert.description }}"},
+            "expressions": [],
+            "is_private": False,
+            "title": {"label": "Title", "literal": "{{ alert.title }}"},
+        },
+    }
+    return _checked(sdk.AlertSourceV2, source)

@@ -1,0 +1,134 @@
+"""HTTP glue: auth, JSON decoding the way Go decodes it, fault injection, and a server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from tests.emulator.faults import Fault, FaultPlan
+from tests.emulator.handlers import Request, error_body, resolve
+from tests.emulator.state import ApiError, EmulatorState
+from tests.sdk_oracle import parse_json
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        if self.server.emulator.verbose:
+            super().log_message(format, *args)
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        raw = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if raw:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def _handle(self) -> None:
+        emulator = self.server.emulator
+        state = emulator.state
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        with state.lock:
+            state.requests.append((self.command, split.path))
+        request_id = uuid.uuid4().hex
+        fault = emulator.faults.take(self.command, split.path)
+        if fault is not None:
+            if fault.delay:
+                time.sleep(fault.delay)
+            if fault.before is not None:
+                fault.before(state)
+            if fault.status is not None:
+                fault_body = fault.body or error_body(
+                    ApiError(fault.status, _type_for(fault.status), f"injected HTTP {fault.status}"), request_id
+                )
+                self._send(fault.status, fault_body, fault.headers)
+                return
+        try:
+            if self.headers.get("Authorization", "") not in {f"Bearer {key}" for key in state.api_keys}:
+                raise ApiError(401, "authentication_error", "missing or invalid API key", code="unauthenticated")
+            handler, params = resolve(self.command, split.path)
+            try:
+                body = parse_json(raw) if raw else None
+            except ValueError as exc:
+                raise ApiError(400, "invalid_request_error", f"request body is not valid JSON: {exc}") from None
+            request = Request(self.command, split.path, dict(parse_qsl(split.query)), body, params)
+            status, answer = handler(state, request)
+        except ApiError as error:
+            self._send(error.status, error_body(error, request_id))
+            return
+        if fault is not None and fault.drop_after_acting:
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        self._send(status, answer)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _handle  # noqa: N815 - BaseHTTPRequestHandler's naming
+
+
+def _type_for(status: int) -> str:
+    return {429: "rate_limit_reached", 401: "authentication_error", 404: "not_found"}.get(
+        status, "api_error" if status >= 500 else "invalid_request_error"
+    )
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, emulator: Emulator, port: int) -> None:
+        self.emulator = emulator
+        super().__init__(("127.0.0.1", port), _Handler)
+
+
+class Emulator:
+    def __init__(self, *, api_key: str, port: int = 0, verbose: bool = False) -> None:
+        self.state = EmulatorState(api_keys={api_key})
+        self.faults = FaultPlan()
+        self.verbose = verbose
+        self._server = _Server(self, port)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def inject(self, fault: Fault) -> Fault:
+        return self.faults.add(fault)
+
+    def start(self) -> Emulator:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="incident-io-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@contextlib.contextmanager
+def running_emulator(*, api_key: str) -> Iterator[Emulator]:
+    emulator = Emulator(api_key=api_key).start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
