@@ -1,0 +1,150 @@
+"""Runs __main__.py under Pulumi's unit-test mocks, for a stack, with its real Pulumi.<stack>.yaml."""
+
+from __future__ import annotations
+
+import copy
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.config import set_all_config
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "unkey-alert-routing"
+FAKE_ACCOUNT = "123456789012"
+
+# What an operator sets before the first `up`: the "SET-ME" values of the committed stack files.
+OPERATOR_VALUES: dict[str, dict[str, Any]] = {
+    "production": {
+        "references": {
+            "severity": 'alert.attributes["01KSEVERITYATTRIBUTE000000"]',
+            "branch": 'alert.attributes["01KBRANCHATTRIBUTE00000000"]',
+        },
+        "escalationPaths": {"engineering_on_call": "01KENGINEERINGONCALL000000"},
+        "slackChannels": {"alerts": "C0ALERTS01"},
+        "aws": {"accountId": FAKE_ACCOUNT},
+        "externalSecret": {"storeName": "aws-secrets-manager"},
+        "alertmanager": {"name": "kube-prometheus-stack-alertmanager"},
+    },
+    "staging": {
+        "slackChannels": {"alerts": "C0ALERTS01"},
+        "aws": {"accountId": FAKE_ACCOUNT},
+        "externalSecret": {"storeName": "aws-secrets-manager"},
+        "alertmanager": {"name": "kube-prometheus-stack-alertmanager"},
+    },
+}
+
+
+@dataclass
+class Registered:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    import_id: str | None
+
+    def plain(self) -> dict[str, Any]:
+        """Inputs with secrets unwrapped."""
+        plain: dict[str, Any] = _unwrap(self.inputs)
+        return plain
+
+
+def _unwrap(value: Any) -> Any:
+    if rpc.is_rpc_secret(value):
+        return _unwrap(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {key: _unwrap(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(item) for item in value]
+    return value
+
+
+@dataclass
+class StackRun:
+    resources: list[Registered] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Registered]:
+        return [resource for resource in self.resources if resource.type == type_]
+
+    def one(self, type_: str) -> Registered:
+        (resource,) = self.of_type(type_)
+        return resource
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self, run: StackRun) -> None:
+        self.run = run
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        self.run.resources.append(Registered(args.typ, args.name, args.inputs, args.resource_id or None))
+        state = dict(args.inputs)
+        if args.typ == "aws:secretsmanager/secret:Secret":
+            state["arn"] = f"arn:aws:secretsmanager:us-east-1:{FAKE_ACCOUNT}:secret:{args.inputs['name']}-AbCdEf"
+        resource_id = args.resource_id or f"{args.name}-id"
+        return resource_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The stack file's config, with project keys unprefixed, plus overrides merged in."""
+    raw = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    config: dict[str, Any] = {}
+    for key, value in raw.items():
+        config[key] = value
+    for key, value in (overrides or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        current = config.get(full)
+        config[full] = _merge(current, value) if isinstance(current, dict) and isinstance(value, dict) else value
+    return config
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        merged[key] = (
+            _merge(merged[key], value) if isinstance(merged.get(key), dict) and isinstance(value, dict) else value
+        )
+    return merged
+
+
+def run_stack(stack: str, config: dict[str, Any]) -> StackRun:
+    """Run the program once under mocks and return what it registered and exported."""
+    run = StackRun()
+    pulumi.runtime.set_mocks(RecordingMocks(run), project=PROJECT, stack=stack, preview=False)
+    set_all_config(
+        {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()},
+        ["incidentio:apiKey"],
+    )
+    exported: dict[str, Any] = {}
+    original_export = pulumi.export
+
+    def record(name: str, value: Any) -> None:
+        exported[name] = value
+
+    pulumi.export = record
+    try:
+
+        def program() -> pulumi.Output[Any]:
+            runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+            return pulumi.Output.all(**{name: pulumi.Output.from_input(v) for name, v in exported.items()})
+
+        def collect(values: dict[str, Any]) -> None:
+            run.outputs.update(values)
+
+        @pulumi_mocks.test  # type: ignore[untyped-decorator]
+        def execute() -> pulumi.Output[Any]:
+            outputs = program()
+            return outputs.apply(collect)
+
+        execute()
+    finally:
+        pulumi.export = original_export
+    return run
