@@ -1,0 +1,138 @@
+"""Drives the real dynamic provider host (`python -m pulumi.dynamic`) over gRPC, as the engine does.
+
+The engine pickles the provider into each resource's inputs (`__provider`), starts the host from the
+project directory, sends the stack config through Configure, then calls Check/Diff/Create/Read/
+Update/Delete with serialized property structs. Numbers cross the wire as floats, as they do there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import grpc
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime import proto, rpc
+from pulumi.runtime.proto import provider_pb2_grpc
+
+from providers.incident_io import AlertRouteProvider
+
+ROOT = Path(__file__).resolve().parent.parent
+URN = "urn:pulumi:test::unkey-alert-routing::pulumi-python:dynamic/incidentio:AlertRoute::{name}"
+PROVIDER_KEY = "__provider"
+
+
+def provider_blob() -> str:
+    """What `pulumi.dynamic.Resource` stores in state for our provider."""
+    blob: str = serialize_provider(AlertRouteProvider())
+    return blob
+
+
+def _serialize(props: dict[str, Any]) -> Any:
+    return asyncio.run(rpc.serialize_properties(props, {}))
+
+
+def _plain(struct: Any) -> dict[str, Any]:
+    props: dict[str, Any] = rpc.deserialize_properties(struct, True)
+    return props
+
+
+class EngineHost:
+    """One `python -m pulumi.dynamic` process and a gRPC stub to it."""
+
+    def __init__(self, config: dict[str, str], *, env: dict[str, str] | None = None) -> None:
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the host
+        host_env = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENT_IO_")}
+        host_env.update(env or {})
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pulumi.dynamic"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env=host_env,
+        )
+        assert self.process.stdout is not None
+        port = int(self.process.stdout.readline().decode().strip())
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
+        self.stub.Configure(proto.ConfigureRequest(args=_serialize(dict(config))))
+        self.blob = provider_blob()
+
+    def close(self) -> None:
+        self.channel.close()
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def logs(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
+    def _with_provider(self, props: dict[str, Any]) -> dict[str, Any]:
+        return {**props, PROVIDER_KEY: self.blob}
+
+    def check(self, name: str, olds: dict[str, Any], news: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+        response = self.stub.Check(
+            proto.CheckRequest(
+                urn=URN.format(name=name),
+                olds=_serialize(self._with_provider(olds) if olds else {}),
+                news=_serialize(self._with_provider(news)),
+            )
+        )
+        return _plain(response.inputs), list(response.failures)
+
+    def diff(self, name: str, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> int:
+        response = self.stub.Diff(
+            proto.DiffRequest(
+                id=id_,
+                urn=URN.format(name=name),
+                olds=_serialize(self._with_provider(olds)),
+                news=_serialize(self._with_provider(news)),
+            )
+        )
+        changes: int = response.changes
+        return changes
+
+    def create(self, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any], Any]:
+        response = self.stub.Create(
+            proto.CreateRequest(urn=URN.format(name=name), properties=_serialize(self._with_provider(inputs)))
+        )
+        return response.id, _plain(response.properties), response
+
+    def read(self, name: str, id_: str, state: dict[str, Any] | None, inputs: dict[str, Any] | None) -> Any:
+        return self.stub.Read(
+            proto.ReadRequest(
+                id=id_,
+                urn=URN.format(name=name),
+                properties=_serialize(self._with_provider(state) if state else {}),
+                inputs=_serialize(self._with_provider(inputs) if inputs is not None else {}),
+            )
+        )
+
+    def update(self, name: str, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        response = self.stub.Update(
+            proto.UpdateRequest(
+                id=id_,
+                urn=URN.format(name=name),
+                olds=_serialize(self._with_provider(olds)),
+                news=_serialize(self._with_provider(news)),
+            )
+        )
+        return _plain(response.properties)
+
+    def delete(self, name: str, id_: str, state: dict[str, Any]) -> None:
+        self.stub.Delete(
+            proto.DeleteRequest(id=id_, urn=URN.format(name=name), properties=_serialize(self._with_provider(state)))
+        )
+
+
+def without_provider(props: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in props.items() if key != PROVIDER_KEY}
+
+
+DIFF_NONE = proto.DiffResponse.DIFF_NONE
+DIFF_SOME = proto.DiffResponse.DIFF_SOME
