@@ -34,7 +34,12 @@ def provider_blob() -> str:
 
 
 def _serialize(props: dict[str, Any]) -> Any:
-    return asyncio.run(rpc.serialize_properties(props, {}))
+    # A private loop: asyncio.run() would unset the thread's loop, which Pulumi's mocks rely on.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(props, {}))
+    finally:
+        loop.close()
 
 
 def _plain(struct: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import runpy
@@ -118,6 +119,8 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 def run_stack(stack: str, config: dict[str, Any]) -> StackRun:
     """Run the program once under mocks and return what it registered and exported."""
     run = StackRun()
+    # Each run gets a fresh event loop, whatever earlier tests did with theirs.
+    asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.set_mocks(RecordingMocks(run), project=PROJECT, stack=stack, preview=False)
     set_all_config(
         {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()},
