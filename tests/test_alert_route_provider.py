@@ -13,6 +13,7 @@ from providers.alert_route_spec import same_spec
 from providers.incident_io import AlertRouteError, AlertRouteProvider, ConcurrentEditError
 from tests.conftest import CANARY_API_KEY, CANARY_TOKEN_PREFIX, configured_provider, route_spec
 from tests.emulator import Emulator, Fault
+from tests.emulator.faults import echoing_error
 
 
 def _as_engine_sends(value: Any) -> Any:
@@ -269,12 +270,7 @@ def test_serialized_provider_holds_no_credentials(provider: AlertRouteProvider) 
 def test_no_secret_in_errors_from_faults(provider: AlertRouteProvider, emulator: Emulator) -> None:
     token = emulator.state.get_source("01KHSNW67SZJ1KGWEMA9C0GPT7")["secret_token"]
     list(provider.api.list_sources())
-    body = {
-        "type": "api_error",
-        "status": 500,
-        "request_id": "r",
-        "errors": [{"code": "x", "message": f"echo {CANARY_API_KEY} {token}"}],
-    }
+    body = echoing_error(500, f"echo {CANARY_API_KEY} {token}")
     emulator.inject(Fault("POST", "/v2/alert_routes", times=5, status=500, body=body))
     with pytest.raises(AlertRouteError) as raised:
         _create(provider, route_spec())

@@ -13,6 +13,7 @@ from google.protobuf import json_format
 
 from tests.conftest import CANARY_API_KEY, CANARY_TOKEN_PREFIX, route_spec
 from tests.emulator import Emulator, Fault
+from tests.emulator.faults import echoing_error
 from tests.engine_harness import DIFF_NONE, DIFF_SOME, EngineHost, provider_blob, without_provider
 
 DOCUMENTED_PROVIDER = ("providers.incident_io", "AlertRouteProvider")
@@ -89,12 +90,7 @@ def test_check_failures_name_the_property_before_any_request(host: EngineHost, e
 
 
 def test_errors_carry_no_credentials(host: EngineHost, emulator: Emulator) -> None:
-    echo = {
-        "type": "api_error",
-        "status": 500,
-        "request_id": "r",
-        "errors": [{"code": "x", "message": f"echo {CANARY_API_KEY}"}],
-    }
+    echo = echoing_error(500, f"echo {CANARY_API_KEY}")
     emulator.inject(Fault("POST", "/v2/alert_routes", times=3, status=500, body=echo))
     inputs, _ = host.check("failing", {}, {"spec": route_spec()})
     with pytest.raises(grpc.RpcError) as raised:

@@ -8,6 +8,7 @@ from providers.api import IncidentIoApi
 from providers.http import ApiClient, AuthenticationError, Credentials, IncidentIoError, NotFoundError
 from tests.conftest import CANARY_API_KEY, CANARY_TOKEN_PREFIX, route_spec
 from tests.emulator import Emulator, Fault
+from tests.emulator.faults import echoing_error
 
 
 def _client(emulator: Emulator, api_key: str = CANARY_API_KEY, **kwargs) -> ApiClient:  # type: ignore[no-untyped-def]
@@ -79,12 +80,7 @@ def test_error_text_echoing_credentials_is_redacted(emulator: Emulator) -> None:
     api = IncidentIoApi(_client(emulator))
     token = next(api.list_sources())["secret_token"]
     assert token.startswith(CANARY_TOKEN_PREFIX)
-    echo = {
-        "type": "api_error",
-        "status": 400,
-        "request_id": "r",
-        "errors": [{"code": "bad", "message": f"key {CANARY_API_KEY} token {token}"}],
-    }
+    echo = echoing_error(400, f"key {CANARY_API_KEY} token {token}")
     emulator.inject(Fault("GET", r"/v2/alert_routes/.*", status=400, body=echo))
     with pytest.raises(IncidentIoError) as raised:
         api.get_route("01ANY")

@@ -35,6 +35,12 @@ class Fault:
         return self.times > 0 and method == self.method and re.fullmatch(self.path, path) is not None
 
 
+def echoing_error(status: int, message: str) -> dict[str, Any]:
+    """An ErrorResponse whose message repeats whatever it is given (to test redaction)."""
+    error_type = "api_error" if status >= 500 else "invalid_request_error"
+    return {"type": error_type, "status": status, "request_id": "r", "errors": [{"code": "x", "message": message}]}
+
+
 class FaultPlan:
     def __init__(self) -> None:
         self._faults: list[Fault] = []
