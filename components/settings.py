@@ -189,11 +189,12 @@ class StackSettings:
     restart_alertmanager_on_token_change: bool
 
 
+def _suffix(parts: Any) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts)
+
+
 def _path(parts: Any) -> str:
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
+    return _suffix(parts).removeprefix(".")
 
 
 def _placeholders(value: Any, path: str) -> list[str]:
@@ -218,9 +219,7 @@ def _schema_problems(raw: dict[str, Any]) -> list[str]:
         parts = list(error.absolute_path)
         where = _path(parts) or "(top level)"
         if len(parts) >= 2 and parts[0] == "routes" and isinstance(parts[1], int):
-            where = _route_label(raw, parts[1]) + "".join(
-                f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts[2:]
-            )
+            where = _route_label(raw, parts[1]) + _suffix(parts[2:])
         problems.append(f"{where}: {error.message}")
     return problems
 

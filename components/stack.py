@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pulumi
@@ -11,7 +10,7 @@ from components.alert_routing import AlertRouting, AlertRoutingArgs
 from components.alert_source_secret import AlertSourceSecret, AlertSourceSecretArgs, alertmanager_receiver
 from components.settings import StackSettings, parse_settings
 from providers.alert_sources import find_alert_sources
-from providers.http import API_URL_ENV, DEFAULT_API_URL, TOKEN_ENV, Credentials
+from providers.http import Credentials
 
 TEXT_KEYS = ("environment", "alertmanagerSource", "checklySource")
 OBJECT_KEYS = (
@@ -40,9 +39,7 @@ def incident_io_credentials() -> Credentials:
     # The program reads alert sources while it runs (preview included), with the same key the
     # provider uses: stack config first, then the environment.
     config = pulumi.Config("incidentio")
-    api_key = config.get("apiKey") or os.environ.get(TOKEN_ENV, "")
-    api_url = config.get("apiUrl") or os.environ.get(API_URL_ENV) or DEFAULT_API_URL
-    return Credentials(api_key=api_key, api_url=api_url)
+    return Credentials.resolve(config.get("apiKey"), config.get("apiUrl"))
 
 
 def build_stack(settings: StackSettings) -> None:

@@ -100,9 +100,12 @@ class Credentials:
         return f"Credentials(api_key={REDACTED}, api_url={self.api_url!r})"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
-        env = os.environ if environ is None else environ
-        return cls(api_key=env.get(TOKEN_ENV, ""), api_url=env.get(API_URL_ENV) or DEFAULT_API_URL)
+    def resolve(cls, api_key: str | None, api_url: str | None) -> Credentials:
+        """Configured values first (stack config), then INCIDENT_IO_TOKEN / INCIDENT_IO_API_URL."""
+        return cls(
+            api_key=str(api_key or os.environ.get(TOKEN_ENV, "")),
+            api_url=str(api_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL),
+        )
 
 
 class Redactor:
@@ -153,7 +156,6 @@ class ApiClient:
         adapter = HTTPAdapter(max_retries=_retry_policy(max_retries), pool_maxsize=16)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
-        self.request_count = 0
 
     def __repr__(self) -> str:
         return f"ApiClient(base_url={self.base_url!r})"
@@ -168,7 +170,6 @@ class ApiClient:
         """Send one request (with retries) and return the decoded JSON body, or None for an empty one."""
         url = f"{self.base_url}{path}"
         what = f"{method} {path}"
-        self.request_count += 1
         try:
             response = self._session.request(method, url, json=json, params=params, timeout=self._timeout)
         except requests.exceptions.RetryError as exc:

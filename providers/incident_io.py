@@ -22,13 +22,11 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.runtime import rpc
 
 from providers.alert_route_spec import changed_fields, from_live, normalize, same_spec, validation_errors
 from providers.api import IncidentIoApi, JsonDict
 from providers.http import (
-    API_URL_ENV,
-    DEFAULT_API_URL,
-    TOKEN_ENV,
     ApiClient,
     Credentials,
     IncidentIoError,
@@ -47,13 +45,6 @@ class AlertRouteError(Exception):
 
 class ConcurrentEditError(AlertRouteError):
     pass
-
-
-def _unknown_marker() -> object:
-    # What the engine sends for values not known until apply (only in preview).
-    from pulumi.runtime import rpc
-
-    return rpc.UNKNOWN
 
 
 def _is_version_conflict(error: IncidentIoError) -> bool:
@@ -91,18 +82,12 @@ class AlertRouteProvider(ResourceProvider):
         }
         self._api = None
 
-    def _credentials(self) -> Credentials:
-        from os import environ
-
-        api_key = self._configured.get("api_key") or environ.get(TOKEN_ENV, "")
-        api_url = self._configured.get("api_url") or environ.get(API_URL_ENV) or DEFAULT_API_URL
-        return Credentials(api_key=str(api_key), api_url=str(api_url))
-
     @property
     def api(self) -> IncidentIoApi:
         with self._lock:
             if self._api is None:
-                self._api = IncidentIoApi(ApiClient(self._credentials()))
+                credentials = Credentials.resolve(self._configured.get("api_key"), self._configured.get("api_url"))
+                self._api = IncidentIoApi(ApiClient(credentials))
             return self._api
 
     # Lifecycle
@@ -114,9 +99,10 @@ class AlertRouteProvider(ResourceProvider):
             failures.append(CheckFailure("spec", "missing: the alert route spec (v2 create payload) is required"))
             return CheckResult(news, failures)
         spec = news["spec"]
-        if spec == _unknown_marker():
+        # rpc.UNKNOWN stands for values not known until apply (only in preview).
+        if spec == rpc.UNKNOWN:
             return CheckResult(news, failures)
-        for path, reason in validation_errors(spec, skip_value=_unknown_marker()):
+        for path, reason in validation_errors(spec, skip_value=rpc.UNKNOWN):
             failures.append(CheckFailure(path, reason))
         if failures:
             return CheckResult(news, failures)

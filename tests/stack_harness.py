@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 import runpy
 from dataclasses import dataclass, field
@@ -15,6 +14,8 @@ import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.config import set_all_config
+
+from components.route_compiler import deep_merge
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "unkey-alert-routing"
@@ -96,24 +97,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The stack file's config, with project keys unprefixed, plus overrides merged in."""
-    raw = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
-    config: dict[str, Any] = {}
-    for key, value in raw.items():
-        config[key] = value
-    for key, value in (overrides or {}).items():
-        full = key if ":" in key else f"{PROJECT}:{key}"
-        current = config.get(full)
-        config[full] = _merge(current, value) if isinstance(current, dict) and isinstance(value, dict) else value
-    return config
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        merged[key] = (
-            _merge(merged[key], value) if isinstance(merged.get(key), dict) and isinstance(value, dict) else value
-        )
-    return merged
+    raw: dict[str, Any] = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    prefixed = {key if ":" in key else f"{PROJECT}:{key}": value for key, value in (overrides or {}).items()}
+    return deep_merge(raw, prefixed)
 
 
 def run_stack(stack: str, config: dict[str, Any]) -> StackRun:
