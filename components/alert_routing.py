@@ -26,7 +26,7 @@ class AlertRouting(pulumi.ComponentResource):
         for route in args.settings.routes:
             self.routes[route.name] = AlertRoute(
                 route.key,
-                compile_route(route, args.settings, args.source_ids),
+                compile_route(route, args.settings.vocabulary, args.source_ids),
                 # Adopt the live route on the first `up` instead of creating a duplicate.
                 pulumi.ResourceOptions(parent=self, import_=route.id),
             )

@@ -5,19 +5,19 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from components.settings import Condition, RouteDecl, StackSettings
+from components.settings import Condition, RouteDecl, RouteVocabulary
 
 JsonDict = dict[str, Any]
 
 
-def _condition_groups(conditions: tuple[Condition, ...], settings: StackSettings) -> list[JsonDict]:
+def _condition_groups(conditions: tuple[Condition, ...], names: RouteVocabulary) -> list[JsonDict]:
     if not conditions:
         return []
     return [
         {
             "conditions": [
                 {
-                    "subject": settings.references[condition.reference],
+                    "subject": names.references[condition.reference],
                     "operation": condition.operation,
                     "param_bindings": (
                         [{"array_value": [{"literal": value} for value in condition.values]}]
@@ -46,19 +46,17 @@ def deep_merge(base: JsonDict, override: JsonDict) -> JsonDict:
     return merged
 
 
-def compile_route(route: RouteDecl, settings: StackSettings, source_ids: dict[str, str]) -> JsonDict:
+def compile_route(route: RouteDecl, names: RouteVocabulary, source_ids: dict[str, str]) -> JsonDict:
     """The v2 payload for a route. `source_ids` maps logical source names to alert source ids."""
     escalation_targets = (
-        [{"escalation_paths": _literal_binding(settings.escalation_paths[route.escalation])}]
-        if route.escalation
-        else []
+        [{"escalation_paths": _literal_binding(names.escalation_paths[route.escalation])}] if route.escalation else []
     )
     channel_config = (
         [
             {
                 "condition_groups": [],
                 "slack_targets": {
-                    "binding": _literal_binding(settings.slack_channels[route.slack]),
+                    "binding": _literal_binding(names.slack_channels[route.slack]),
                     "channel_visibility": "public",
                 },
             }
@@ -71,10 +69,10 @@ def compile_route(route: RouteDecl, settings: StackSettings, source_ids: dict[st
         "enabled": route.enabled,
         "is_private": False,
         "alert_sources": [
-            {"alert_source_id": source_ids[match.source], "condition_groups": _condition_groups(match.when, settings)}
+            {"alert_source_id": source_ids[match.source], "condition_groups": _condition_groups(match.when, names)}
             for match in route.sources
         ],
-        "condition_groups": _condition_groups(route.when, settings),
+        "condition_groups": _condition_groups(route.when, names),
         "channel_config": channel_config,
         "escalation_config": {"auto_cancel_escalations": True, "escalation_targets": escalation_targets},
         "expressions": [],

@@ -54,61 +54,63 @@ ROUTE_SCHEMA = {
     "additionalProperties": False,
 }
 
-SETTINGS_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "environment": {"enum": ["production", "staging"]},
-        "alertSources": {
+_SETTINGS_PROPERTIES: dict[str, Any] = {
+    "environment": {"enum": ["production", "staging"]},
+    "alertSources": {
+        "type": "object",
+        "minProperties": 1,
+        "propertyNames": _NAME,
+        "additionalProperties": {
             "type": "object",
-            "minProperties": 1,
-            "propertyNames": _NAME,
-            "additionalProperties": {
-                "type": "object",
-                "properties": {"name": _NONEMPTY, "id": {"type": "string", "pattern": r"^[0-9A-Z]{26}$"}},
-                "required": ["name"],
-                "additionalProperties": False,
-            },
-        },
-        "alertmanagerSource": _NAME,
-        "checklySource": _NAME,
-        "references": {"type": "object", "propertyNames": _NAME, "additionalProperties": _NONEMPTY},
-        "escalationPaths": {"type": "object", "propertyNames": _NAME, "additionalProperties": _NONEMPTY},
-        "slackChannels": {"type": "object", "propertyNames": _NAME, "additionalProperties": _NONEMPTY},
-        "routes": {"type": "array", "items": ROUTE_SCHEMA},
-        "aws": {
-            "type": "object",
-            "properties": {
-                "accountId": {"type": "string", "pattern": r"^([0-9]{12}|SET-ME.*)$"},
-                "region": _NONEMPTY,
-                "secretName": _NONEMPTY,
-                "secretImportArn": {"type": "string", "pattern": "^arn:aws"},
-            },
-            "required": ["accountId", "secretName"],
-            "additionalProperties": False,
-        },
-        "externalSecret": {
-            "type": "object",
-            "properties": {
-                "name": _NONEMPTY,
-                "namespace": _NONEMPTY,
-                "storeName": _NONEMPTY,
-                "storeKind": {"enum": ["SecretStore", "ClusterSecretStore"]},
-                "refreshInterval": _NONEMPTY,
-            },
-            "required": ["storeName"],
-            "additionalProperties": False,
-        },
-        "alertmanager": {
-            "type": "object",
-            "properties": {
-                "name": _NONEMPTY,
-                "namespace": _NONEMPTY,
-                "restartOnTokenChange": {"type": "boolean"},
-            },
+            "properties": {"name": _NONEMPTY, "id": {"type": "string", "pattern": r"^[0-9A-Z]{26}$"}},
             "required": ["name"],
             "additionalProperties": False,
         },
     },
+    "alertmanagerSource": _NAME,
+    "checklySource": _NAME,
+    "references": {"type": "object", "propertyNames": _NAME, "additionalProperties": _NONEMPTY},
+    "escalationPaths": {"type": "object", "propertyNames": _NAME, "additionalProperties": _NONEMPTY},
+    "slackChannels": {"type": "object", "propertyNames": _NAME, "additionalProperties": _NONEMPTY},
+    "routes": {"type": "array", "items": ROUTE_SCHEMA},
+    "aws": {
+        "type": "object",
+        "properties": {
+            "accountId": {"type": "string", "pattern": r"^([0-9]{12}|SET-ME.*)$"},
+            "region": _NONEMPTY,
+            "secretName": _NONEMPTY,
+            "secretImportArn": {"type": "string", "pattern": "^arn:aws"},
+        },
+        "required": ["accountId", "secretName"],
+        "additionalProperties": False,
+    },
+    "externalSecret": {
+        "type": "object",
+        "properties": {
+            "name": _NONEMPTY,
+            "namespace": _NONEMPTY,
+            "storeName": _NONEMPTY,
+            "storeKind": {"enum": ["SecretStore", "ClusterSecretStore"]},
+            "refreshInterval": _NONEMPTY,
+        },
+        "required": ["storeName"],
+        "additionalProperties": False,
+    },
+    "alertmanager": {
+        "type": "object",
+        "properties": {
+            "name": _NONEMPTY,
+            "namespace": _NONEMPTY,
+            "restartOnTokenChange": {"type": "boolean"},
+        },
+        "required": ["name"],
+        "additionalProperties": False,
+    },
+}
+
+SETTINGS_SCHEMA = {
+    "type": "object",
+    "properties": _SETTINGS_PROPERTIES,
     "required": [
         "environment",
         "alertSources",
@@ -119,6 +121,16 @@ SETTINGS_SCHEMA = {
         "externalSecret",
         "alertmanager",
     ],
+    "additionalProperties": False,
+}
+
+
+# The part of a stack's config that declares routes: what `export-incident-io.sh` writes.
+ROUTE_CONFIG_KEYS = ("alertSources", "references", "escalationPaths", "slackChannels", "routes")
+ROUTE_CONFIG_SCHEMA = {
+    "type": "object",
+    "properties": {key: _SETTINGS_PROPERTIES[key] for key in ROUTE_CONFIG_KEYS},
+    "required": ["alertSources", "routes"],
     "additionalProperties": False,
 }
 
@@ -159,6 +171,15 @@ class RouteDecl:
 
 
 @dataclass(frozen=True)
+class RouteVocabulary:
+    """The names route declarations use, each mapped to the value incident.io knows."""
+
+    references: dict[str, str]
+    escalation_paths: dict[str, str]
+    slack_channels: dict[str, str]
+
+
+@dataclass(frozen=True)
 class SourceRef:
     name: str
     id: str | None = None
@@ -171,9 +192,7 @@ class StackSettings:
     alert_sources: dict[str, SourceRef]
     alertmanager_source: str
     checkly_source: str
-    references: dict[str, str]
-    escalation_paths: dict[str, str]
-    slack_channels: dict[str, str]
+    vocabulary: RouteVocabulary
     routes: tuple[RouteDecl, ...]
     aws_account_id: str
     aws_region: str
@@ -212,9 +231,9 @@ def _route_label(raw: dict[str, Any], index: int) -> str:
     return f"routes[{index}] ({name})" if name else f"routes[{index}]"
 
 
-def _schema_problems(raw: dict[str, Any]) -> list[str]:
+def _schema_problems(raw: dict[str, Any], schema: dict[str, Any]) -> list[str]:
     problems = []
-    validator = jsonschema.Draft202012Validator(SETTINGS_SCHEMA)
+    validator = jsonschema.Draft202012Validator(schema)
     for error in sorted(validator.iter_errors(raw), key=lambda e: list(map(str, e.absolute_path))):
         parts = list(error.absolute_path)
         where = _path(parts) or "(top level)"
@@ -250,7 +269,8 @@ def _reference_problems(raw: dict[str, Any]) -> list[str]:
             problems.append(f"{where}: unknown {kind} {name!r}; declare it under {config_key[kind]} (known: {choices})")
 
     for key in ("alertmanagerSource", "checklySource"):
-        check("source", raw[key], key)
+        if key in raw:
+            check("source", raw[key], key)
     for index, route in enumerate(raw["routes"]):
         label = _route_label(raw, index)
         check("escalation", route.get("escalation"), f"{label}.escalation")
@@ -277,9 +297,39 @@ def resource_key(route_name: str) -> str:
     return "-".join("".join(ch if ch.isalnum() else " " for ch in route_name.lower()).split())
 
 
+def route_config_problems(raw: dict[str, Any]) -> list[str]:
+    """Problems in the route-declaring part of a stack config alone (see ROUTE_CONFIG_KEYS)."""
+    return _schema_problems(raw, ROUTE_CONFIG_SCHEMA) or _reference_problems(raw)
+
+
+def route_vocabulary(raw: dict[str, Any]) -> RouteVocabulary:
+    return RouteVocabulary(
+        references=dict(raw.get("references") or {}),
+        escalation_paths=dict(raw.get("escalationPaths") or {}),
+        slack_channels=dict(raw.get("slackChannels") or {}),
+    )
+
+
+def route_declarations(raw: dict[str, Any]) -> tuple[RouteDecl, ...]:
+    return tuple(
+        RouteDecl(
+            name=route["name"],
+            key=route.get("key") or resource_key(route["name"]),
+            sources=tuple(SourceMatch(m["source"], _conditions(m.get("when"))) for m in route["sources"]),
+            when=_conditions(route.get("when")),
+            escalation=route.get("escalation"),
+            slack=route.get("slack"),
+            enabled=route.get("enabled", True),
+            id=route.get("id"),
+            raw=route.get("raw") or {},
+        )
+        for route in raw["routes"]
+    )
+
+
 def parse_settings(stack: str, raw: dict[str, Any]) -> StackSettings:
     """Check a stack's config (keys without the project prefix) and turn it into settings."""
-    problems = _schema_problems(raw)
+    problems = _schema_problems(raw, SETTINGS_SCHEMA)
     if problems:
         raise SettingsError(stack, problems)
     problems = _reference_problems(raw) + _placeholders(raw, "config")
@@ -293,23 +343,8 @@ def parse_settings(stack: str, raw: dict[str, Any]) -> StackSettings:
         alert_sources={key: SourceRef(value["name"], value.get("id")) for key, value in raw["alertSources"].items()},
         alertmanager_source=raw["alertmanagerSource"],
         checkly_source=raw["checklySource"],
-        references=dict(raw.get("references") or {}),
-        escalation_paths=dict(raw.get("escalationPaths") or {}),
-        slack_channels=dict(raw.get("slackChannels") or {}),
-        routes=tuple(
-            RouteDecl(
-                name=route["name"],
-                key=route.get("key") or resource_key(route["name"]),
-                sources=tuple(SourceMatch(m["source"], _conditions(m.get("when"))) for m in route["sources"]),
-                when=_conditions(route.get("when")),
-                escalation=route.get("escalation"),
-                slack=route.get("slack"),
-                enabled=route.get("enabled", True),
-                id=route.get("id"),
-                raw=route.get("raw") or {},
-            )
-            for route in raw["routes"]
-        ),
+        vocabulary=route_vocabulary(raw),
+        routes=route_declarations(raw),
         aws_account_id=raw["aws"]["accountId"],
         aws_region=raw["aws"].get("region", "us-east-1"),
         aws_secret_name=raw["aws"]["secretName"],

@@ -137,3 +137,30 @@ def changed_fields(desired: Any, live: Any) -> list[str]:
     wanted, actual = canonical(desired), canonical(live)
     keys = sorted(set(wanted) | set(actual))
     return [key for key in keys if wanted.get(key) != actual.get(key)]
+
+
+def field_differences(old: Any, new: Any) -> list[tuple[str, Any, Any]]:
+    """(path, old value, new value) for each leaf that differs, after canonicalisation.
+
+    Lists of the same length are compared item by item; otherwise the whole list is one change.
+    A value that is absent on one side is reported as None.
+    """
+    return _differences(canonical(old), canonical(new), [])
+
+
+def _differences(old: Any, new: Any, path: list[Any]) -> list[tuple[str, Any, Any]]:
+    if old == new:
+        return []
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [
+            difference
+            for key in sorted(set(old) | set(new))
+            for difference in _differences(old.get(key), new.get(key), [*path, key])
+        ]
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [
+            difference
+            for index, (old_item, new_item) in enumerate(zip(old, new, strict=True))
+            for difference in _differences(old_item, new_item, [*path, index])
+        ]
+    return [(format_path(path, root="").removeprefix("."), old, new)]

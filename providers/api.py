@@ -6,12 +6,21 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from providers.http import ApiClient, NotFoundError
+from providers.http import ApiClient, IncidentIoError, NotFoundError
 
 JsonDict = dict[str, Any]
 
 ROUTES = "/v2/alert_routes"
 SOURCES = "/v2/alert_sources"
+
+
+def is_version_conflict(error: IncidentIoError) -> bool:
+    """The API refused a write because `version` was not the current version plus one.
+
+    Which status the API uses for this is not documented; 409, or a 400/422 naming the field
+    `version`, all mean it.
+    """
+    return error.status == 409 or (error.status in (400, 422) and error.field == "version")
 
 
 def _item(path: str, id_: str) -> str:

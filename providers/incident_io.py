@@ -25,7 +25,7 @@ from pulumi.dynamic import (
 from pulumi.runtime import rpc
 
 from providers.alert_route_spec import changed_fields, from_live, normalize, same_spec, validation_errors
-from providers.api import IncidentIoApi, JsonDict
+from providers.api import IncidentIoApi, JsonDict, is_version_conflict
 from providers.http import (
     ApiClient,
     Credentials,
@@ -45,10 +45,6 @@ class AlertRouteError(Exception):
 
 class ConcurrentEditError(AlertRouteError):
     pass
-
-
-def _is_version_conflict(error: IncidentIoError) -> bool:
-    return error.status == 409 or (error.status in (400, 422) and error.field == "version")
 
 
 class AlertRouteProvider(ResourceProvider):
@@ -149,7 +145,7 @@ class AlertRouteProvider(ResourceProvider):
         try:
             updated = self.api.update_route(id_, spec, int(live["version"]) + 1)
         except IncidentIoError as error:
-            if not _is_version_conflict(error):
+            if not is_version_conflict(error):
                 raise
             current = self.api.get_route(id_)
             if same_spec(spec, from_live(current)):

@@ -22,7 +22,7 @@ def test_sample_spec_is_a_valid_create_payload() -> None:
 
 def test_projection_of_a_rich_answer_is_a_valid_payload(emulator) -> None:  # type: ignore[no-untyped-def]
     stored = emulator.state.create_route(route_spec())
-    answer = stored.render()
+    answer = emulator.state.render_route(stored)
     assert "label" in str(answer["alert_sources"][0]["condition_groups"][0]["conditions"][0]["subject"])
     projected = from_live(answer)
     assert sdk_oracle.shape_errors(sdk.AlertRoutesCreatePayloadV2, projected) == []

@@ -61,17 +61,17 @@ def list_routes(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
 def create_route(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
     payload = _validated(sdk.AlertRoutesCreatePayloadV2, request.body)
     route = state.create_route(payload)
-    return 201, {"alert_route": route.render()}
+    return 201, {"alert_route": state.render_route(route)}
 
 
 def show_route(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
-    return 200, {"alert_route": state.get_route(request.params["id"]).render()}
+    return 200, {"alert_route": state.render_route(state.get_route(request.params["id"]))}
 
 
 def update_route(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
     payload = _validated(sdk.AlertRoutesUpdatePayloadV2, request.body)
     route = state.update_route(request.params["id"], payload)
-    return 200, {"alert_route": route.render()}
+    return 200, {"alert_route": state.render_route(route)}
 
 
 def delete_route(state: EmulatorState, request: Request) -> tuple[int, None]:

@@ -8,7 +8,7 @@ SDK's response model before it leaves, so a rendering bug fails loudly instead o
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -23,20 +23,30 @@ def _humanize(text: str) -> str:
     return text.replace("_", " ").replace(".", " ").strip().capitalize() or text
 
 
+# Display names the org knows for ids and references (Slack channel names, escalation path names,
+# attribute names). Whatever is not in it is labelled with a humanised form of itself.
+Labels = Mapping[str, str]
+
 # A payload string that the answer spells as an object.
-_FROM_STRING: dict[type, Callable[[str], JsonDict]] = {
-    sdk.ConditionSubjectV2: lambda text: {"label": _humanize(text), "reference": text},
-    sdk.ConditionOperationV2: lambda text: {"label": _humanize(text), "value": text},
+_FROM_STRING: dict[type, Callable[[str, Labels], JsonDict]] = {
+    sdk.ConditionSubjectV2: lambda text, labels: {"label": labels.get(text) or _humanize(text), "reference": text},
+    sdk.ConditionOperationV2: lambda text, labels: {"label": _humanize(text), "value": text},
 }
 
+
+def _binding_label(data: JsonDict, labels: Labels) -> str:
+    value = str(data.get("literal") or data.get("reference") or "")
+    return labels.get(value) or value
+
+
 # Required in the answer, absent from the payload: what the server fills in.
-_FILLED: dict[tuple[type, str], Callable[[JsonDict], Any]] = {
-    (sdk.EngineParamBindingValueV2, "label"): lambda data: str(data.get("literal") or data.get("reference") or ""),
-    (sdk.ExpressionV2, "returns"): lambda data: {"array": False, "type": "String"},
-    (sdk.ExpressionOperationV2, "returns"): lambda data: {"array": False, "type": "String"},
-    (sdk.ExpressionNavigateOptsV2, "reference_label"): lambda data: _humanize(data.get("reference", "")),
-    (sdk.ExpressionConcatenateOptsV2, "reference_label"): lambda data: _humanize(data.get("reference", "")),
-    (sdk.AlertRouteIncidentConfigV2, "auto_relate_grouped_alerts"): lambda data: False,
+_FILLED: dict[tuple[type, str], Callable[[JsonDict, Labels], Any]] = {
+    (sdk.EngineParamBindingValueV2, "label"): _binding_label,
+    (sdk.ExpressionV2, "returns"): lambda data, labels: {"array": False, "type": "String"},
+    (sdk.ExpressionOperationV2, "returns"): lambda data, labels: {"array": False, "type": "String"},
+    (sdk.ExpressionNavigateOptsV2, "reference_label"): lambda data, labels: _humanize(data.get("reference", "")),
+    (sdk.ExpressionConcatenateOptsV2, "reference_label"): lambda data, labels: _humanize(data.get("reference", "")),
+    (sdk.AlertRouteIncidentConfigV2, "auto_relate_grouped_alerts"): lambda data, labels: False,
 }
 
 # Optional in the answer and echoed although nobody sent them.
@@ -46,26 +56,26 @@ _ECHOED: dict[tuple[type, str], Callable[[], Any]] = {
 }
 
 
-def _render(model: type, data: JsonDict) -> JsonDict:
+def _render(model: type, data: JsonDict, labels: Labels) -> JsonDict:
     result: JsonDict = {}
     for key, (hint, required) in model_fields(model).items():
         if key in data:
-            result[key] = _render_value(hint, data[key])
+            result[key] = _render_value(hint, data[key], labels)
         elif (model, key) in _FILLED and required:
-            result[key] = _FILLED[(model, key)](data)
+            result[key] = _FILLED[(model, key)](data, labels)
         elif (model, key) in _ECHOED:
             result[key] = _ECHOED[(model, key)]()
     return result
 
 
-def _render_value(hint: Any, value: Any) -> Any:
+def _render_value(hint: Any, value: Any, labels: Labels) -> Any:
     if typing.get_origin(hint) is list:
         (item,) = typing.get_args(hint)
-        return [_render_value(item, entry) for entry in value]
+        return [_render_value(item, entry, labels) for entry in value]
     if attrs.has(hint):
         if isinstance(value, str) and hint in _FROM_STRING:
-            return _FROM_STRING[hint](value)
-        return _render(hint, value)
+            return _FROM_STRING[hint](value, labels)
+        return _render(hint, value, labels)
     return value
 
 
@@ -77,12 +87,16 @@ def _checked(model: type, answer: JsonDict) -> JsonDict:
     return answer
 
 
-def render_route(payload: JsonDict, *, id_: str, version: int, created_at: str, updated_at: str) -> JsonDict:
+def render_route(
+    payload: JsonDict, *, id_: str, version: int, created_at: str, updated_at: str, labels: Labels
+) -> JsonDict:
     data = {**payload, "id": id_, "version": version, "created_at": created_at, "updated_at": updated_at}
-    return _checked(sdk.AlertRouteV2, _render(sdk.AlertRouteV2, data))
+    return _checked(sdk.AlertRouteV2, _render(sdk.AlertRouteV2, data, labels))
 
 
-def render_source(*, id_: str, name: str, source_type: str, secret_token: str, base_url: str) -> JsonDict:
+def render_source(
+    *, id_: str, name: str, source_type: str, secret_token: str, base_url: str, options: JsonDict | None = None
+) -> JsonDict:
     source = {
         "id": id_,
         "name": name,
@@ -96,5 +110,6 @@ def render_source(*, id_: str, name: str, source_type: str, secret_token: str, b
             "is_private": False,
             "title": {"label": "Title", "literal": "{{ alert.title }}"},
         },
+        **(options or {}),
     }
     return _checked(sdk.AlertSourceV2, source)

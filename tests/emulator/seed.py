@@ -23,6 +23,22 @@ SEED_SOURCES = [
 
 def seed_sources(state: EmulatorState, *, base_url: str, token_prefix: str = "emulated-source-token") -> None:
     for id_, name, source_type in SEED_SOURCES:
+        # An email source's inbound address lets anyone who knows it raise alerts, like a token.
+        options = (
+            {
+                "email_options": {
+                    "email_address": f"{token_prefix}-{id_.lower()}@alerts.example.incident.io",
+                    "redactions": [],
+                }
+            }
+            if source_type == "email"
+            else None
+        )
         state.add_source(
-            id_=id_, name=name, source_type=source_type, secret_token=f"{token_prefix}-{id_.lower()}", base_url=base_url
+            id_=id_,
+            name=name,
+            source_type=source_type,
+            secret_token=f"{token_prefix}-{id_.lower()}",
+            base_url=base_url,
+            options=options,
         )

@@ -50,9 +50,14 @@ class StoredRoute:
     created_at: str
     updated_at: str
 
-    def render(self) -> JsonDict:
+    def render(self, labels: dict[str, str]) -> JsonDict:
         return render_route(
-            self.payload, id_=self.id, version=self.version, created_at=self.created_at, updated_at=self.updated_at
+            self.payload,
+            id_=self.id,
+            version=self.version,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            labels=labels,
         )
 
 
@@ -61,14 +66,25 @@ class EmulatorState:
     api_keys: set[str] = field(default_factory=set)
     routes: dict[str, StoredRoute] = field(default_factory=dict)
     sources: dict[str, JsonDict] = field(default_factory=dict)
+    # Display names of ids and references in the org (see render.Labels).
+    labels: dict[str, str] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     # Sources
-    def add_source(self, *, id_: str, name: str, source_type: str, secret_token: str, base_url: str) -> JsonDict:
+    def add_source(
+        self,
+        *,
+        id_: str,
+        name: str,
+        source_type: str,
+        secret_token: str,
+        base_url: str,
+        options: JsonDict | None = None,
+    ) -> JsonDict:
         source = render_source(
-            id_=id_, name=name, source_type=source_type, secret_token=secret_token, base_url=base_url
+            id_=id_, name=name, source_type=source_type, secret_token=secret_token, base_url=base_url, options=options
         )
         self.sources[id_] = source
         return source
@@ -88,6 +104,9 @@ class EmulatorState:
             route = StoredRoute(self.new_id(), _strip_server_owned(payload), 1, 1, now, now)
             self.routes[route.id] = route
             return route
+
+    def render_route(self, route: StoredRoute) -> JsonDict:
+        return route.render(self.labels)
 
     def get_route(self, route_id: str) -> StoredRoute:
         route = self.routes.get(route_id)

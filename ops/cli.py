@@ -1,0 +1,65 @@
+"""What the operations commands share: the API client from the environment, progress, exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import NoReturn, TextIO
+
+from providers.api import IncidentIoApi
+from providers.http import TOKEN_ENV, ApiClient, Credentials, IncidentIoError
+
+# Exit codes, the same for every command (README: "Operations").
+EXIT_OK = 0
+EXIT_FAILED = 1  # the API or a write failed; the message says which, and what is left as it was
+EXIT_USAGE = 2  # bad arguments or unreadable input (argparse uses 2 as well)
+EXIT_DECLINED = 3  # restore: the confirmation was not given, so nothing was changed
+EXIT_INTERRUPTED = 130
+
+
+class OperationError(Exception):
+    """A command cannot go on; the message is for the operator."""
+
+    exit_code = EXIT_FAILED
+
+
+class InputError(OperationError):
+    exit_code = EXIT_USAGE
+
+
+def connect() -> IncidentIoApi:
+    """The API client for INCIDENT_IO_TOKEN (and INCIDENT_IO_API_URL, default https://api.incident.io)."""
+    credentials = Credentials.resolve(None, None)
+    if not credentials.api_key:
+        raise InputError(f"{TOKEN_ENV} is not set: export {TOKEN_ENV}=inc_... (an incident.io API key) and run again")
+    return IncidentIoApi(ApiClient(credentials))
+
+
+class Progress:
+    """One line per step on stderr, so stdout stays clean for what a command reports."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    def step(self, noun: str, index: int, total: int, label: str) -> None:
+        self.say(f"{noun} {index} of {total}: {label}")
+
+    def say(self, line: str) -> None:
+        print(line, file=self._stream or sys.stderr, flush=True)
+
+
+def run(main: Callable[[list[str]], int]) -> NoReturn:
+    """Run a command's main with the process arguments and exit with its code."""
+    try:
+        code = main(sys.argv[1:])
+    except OperationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        code = error.exit_code
+    except IncidentIoError as error:
+        # Messages from the API client are already redacted.
+        print(f"error: {error}", file=sys.stderr)
+        code = EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    sys.exit(code)

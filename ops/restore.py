@@ -1,0 +1,310 @@
+"""restore-incident-io.sh: put the alert routes back as a backup has them, after showing every change.
+
+Matching: a backed-up route is the live route with the same id; when that id is gone, the one live
+route with the same name that is not in the backup (a route recreated by an earlier restore, so a
+re-run changes nothing). Live routes the backup does not mention are listed and left alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ops import snapshot
+from ops.cli import EXIT_DECLINED, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, OperationError, Progress, connect, run
+from providers.alert_route_spec import field_differences, from_live, normalize, same_spec, validation_errors
+from providers.api import IncidentIoApi, JsonDict, is_version_conflict
+from providers.http import IncidentIoError, NotFoundError, ResponseLostError
+
+
+class Action(enum.Enum):
+    UNCHANGED = "="
+    UPDATE = "~"
+    RECREATE = "+"
+    BLOCKED = "!"
+
+
+class RestoreConflictError(OperationError):
+    """A route changed in incident.io between the plan and the write; it was not overwritten."""
+
+
+@dataclass
+class RoutePlan:
+    name: str
+    backup_id: str
+    spec: JsonDict
+    action: Action
+    live: JsonDict | None = None
+    problem: str = ""
+
+    @property
+    def live_id(self) -> str | None:
+        return None if self.live is None else str(self.live["id"])
+
+    @property
+    def matched_by_name(self) -> bool:
+        return self.live_id is not None and self.live_id != self.backup_id
+
+
+@dataclass
+class Outcome:
+    plan: RoutePlan
+    ok: bool
+    message: str
+    new_id: str | None = None
+
+
+def _routes_by_name(listed: list[JsonDict], excluded_ids: set[str]) -> dict[str, list[str]]:
+    by_name: dict[str, list[str]] = {}
+    for entry in listed:
+        if entry["id"] not in excluded_ids:
+            by_name.setdefault(str(entry.get("name")), []).append(str(entry["id"]))
+    return by_name
+
+
+def make_plan(api: IncidentIoApi, backup: snapshot.Snapshot, progress: Progress) -> tuple[list[RoutePlan], list[str]]:
+    """What restoring would do to each backed-up route, and the live routes the backup does not know."""
+    listed = list(api.list_routes())
+    backup_ids = {str(route["id"]) for route in backup.routes}
+    successors = _routes_by_name(listed, backup_ids)
+    routes = sorted(backup.routes, key=lambda route: (str(route.get("name")), str(route["id"])))
+    plans: list[RoutePlan] = []
+    for index, route in enumerate(routes, 1):
+        progress.step("route", index, len(routes), str(route.get("name")))
+        plans.append(_plan_route(api, route, successors))
+    claimed = {plan.live_id for plan in plans}
+    unknown = [
+        f"{entry.get('name')} ({entry['id']})"
+        for entry in listed
+        if entry["id"] not in backup_ids and entry["id"] not in claimed
+    ]
+    return plans, unknown
+
+
+def _plan_route(api: IncidentIoApi, route: JsonDict, successors: dict[str, list[str]]) -> RoutePlan:
+    name, backup_id = str(route.get("name")), str(route["id"])
+    spec = normalize(from_live(route))
+    plan = RoutePlan(name=name, backup_id=backup_id, spec=spec, action=Action.UNCHANGED)
+    problems = validation_errors(spec)
+    if problems:
+        plan.action = Action.BLOCKED
+        plan.problem = f"{snapshot.ROUTES}/{backup_id}.json is not a valid route: " + "; ".join(
+            f"{path}: {reason}" for path, reason in problems
+        )
+        return plan
+    plan.live = api.find_route(backup_id)
+    if plan.live is None:
+        candidates = successors.get(name, [])
+        if len(candidates) > 1:
+            plan.action = Action.BLOCKED
+            plan.problem = (
+                f"deleted since the backup, and {len(candidates)} live routes now carry its name "
+                f"({', '.join(candidates)}); restore cannot tell which one replaces it. Delete or rename "
+                "the extra ones, then run restore again."
+            )
+            return plan
+        if candidates:
+            plan.live = api.find_route(candidates[0])
+    if plan.live is None:
+        plan.action = Action.RECREATE
+    elif not same_spec(spec, from_live(plan.live)):
+        plan.action = Action.UPDATE
+    return plan
+
+
+def _shown(value: Any) -> str:
+    return "(absent)" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def describe(plans: list[RoutePlan], unknown: list[str]) -> list[str]:
+    lines: list[str] = []
+    for plan in plans:
+        title = f"{plan.action.value} {plan.name}"
+        if plan.action is Action.BLOCKED:
+            lines.append(f"{title} ({plan.backup_id}): cannot restore: {plan.problem}")
+            continue
+        if plan.action is Action.RECREATE:
+            lines.append(
+                f"{title}: deleted since the backup; will be created again with a new id (was {plan.backup_id})"
+            )
+            continue
+        assert plan.live is not None
+        where = (
+            f"{plan.live_id}, matched by name; the backup had id {plan.backup_id}"
+            if plan.matched_by_name
+            else plan.backup_id
+        )
+        if plan.action is Action.UNCHANGED:
+            lines.append(f"{title} ({where}): unchanged")
+            continue
+        lines.append(f"{title} ({where}): update, version {plan.live['version']} -> {int(plan.live['version']) + 1}")
+        for path, live_value, backup_value in field_differences(from_live(plan.live), plan.spec):
+            lines.append(f"    {path}: {_shown(live_value)} -> {_shown(backup_value)}")
+    if unknown:
+        lines.append(f"Live routes not in the backup, left alone: {', '.join(unknown)}")
+    counts = {action: sum(1 for plan in plans if plan.action is action) for action in Action}
+    lines.append(
+        f"Plan: {counts[Action.UPDATE]} to update, {counts[Action.RECREATE]} to recreate, "
+        f"{counts[Action.UNCHANGED]} unchanged, {counts[Action.BLOCKED]} cannot be restored."
+    )
+    return lines
+
+
+def apply(api: IncidentIoApi, plan: RoutePlan) -> Outcome:
+    if plan.action is Action.RECREATE:
+        created = _create(api, plan)
+        return Outcome(plan, True, f"created again with new id {created['id']} (was {plan.backup_id})", created["id"])
+    assert plan.live is not None and plan.live_id is not None
+    try:
+        current = api.get_route(plan.live_id)
+    except NotFoundError:
+        raise RestoreConflictError("deleted in incident.io after the plan was shown; run restore again") from None
+    if same_spec(plan.spec, from_live(current)):
+        return Outcome(plan, True, "already as in the backup")
+    if not same_spec(from_live(plan.live), from_live(current)):
+        raise RestoreConflictError(_edited_message(plan.live, current))
+    try:
+        updated = api.update_route(plan.live_id, plan.spec, int(current["version"]) + 1)
+    except IncidentIoError as error:
+        if not is_version_conflict(error):
+            raise
+        latest = api.get_route(plan.live_id)
+        if same_spec(plan.spec, from_live(latest)):
+            return Outcome(plan, True, f"restored, now version {latest['version']}")
+        raise RestoreConflictError(_edited_message(current, latest)) from None
+    return Outcome(plan, True, f"restored, now version {updated['version']}")
+
+
+def _edited_message(seen: JsonDict, current: JsonDict) -> str:
+    fields = ", ".join(path for path, _, _ in field_differences(from_live(seen), from_live(current)))
+    return (
+        f"someone changed it in incident.io while the restore ran (version {seen['version']} became "
+        f"{current['version']}; changed: {fields or 'nothing visible'}). Their change was NOT overwritten; "
+        "run restore again to review it."
+    )
+
+
+def _create(api: IncidentIoApi, plan: RoutePlan) -> JsonDict:
+    try:
+        return api.create_route(plan.spec)
+    except ResponseLostError:
+        # The create may have landed although its answer was lost: look before writing again.
+        for entry in api.list_routes():
+            if entry.get("name") == plan.name:
+                live = api.find_route(str(entry["id"]))
+                if live is not None and same_spec(plan.spec, from_live(live)):
+                    return live
+        raise
+
+
+def _confirmed(question: str) -> bool:
+    print(f"{question} Only 'yes' is accepted: ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    if not answer:
+        print("(no answer: standard input is closed)", file=sys.stderr)
+    return answer.strip() == "yes"
+
+
+def report(outcomes: list[Outcome], pending: list[RoutePlan]) -> list[str]:
+    done = sum(1 for outcome in outcomes if outcome.ok)
+    lines = [f"Restored {done} of {len(outcomes) + len(pending)} routes."]
+    for outcome in outcomes:
+        status = "ok    " if outcome.ok else "FAILED"
+        lines.append(
+            f"  {status} {outcome.plan.name} ({outcome.plan.live_id or outcome.plan.backup_id}): {outcome.message}"
+        )
+    for plan in pending:
+        lines.append(f"  not finished {plan.name} ({plan.live_id or plan.backup_id})")
+    if any(not outcome.ok for outcome in outcomes) or pending:
+        lines.append(
+            "Nothing restored above was undone. Running restore again is safe: it only changes what still differs."
+        )
+    recreated = [outcome for outcome in outcomes if outcome.new_id]
+    if recreated:
+        lines.append(
+            "Recreated routes have new ids: "
+            + ", ".join(f"{o.plan.name} {o.plan.backup_id} -> {o.new_id}" for o in recreated)
+            + ". Pulumi state still holds the old ids. In each stack that manages them: if the stack config "
+            "pins the route with `id:`, change it to the new id; then run `pulumi refresh` (it drops the "
+            "deleted ids from the state) and `pulumi up`, which adopts the route of the same name and "
+            "spec instead of creating a duplicate."
+        )
+    if done:
+        lines.append(
+            "Run `pulumi refresh` on the stacks that manage these routes so their state records the restored "
+            "versions; until then `pulumi up` refuses to overwrite them, and `pulumi preview` shows how the "
+            "restored routes differ from the stack config."
+        )
+    return lines
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="restore-incident-io.sh",
+        description=(
+            "Restore incident.io alert routes from a backup made by backup-incident-io.sh. Shows every "
+            "change route by route and field by field, then asks for confirmation before writing. Routes "
+            "deleted since the backup are created again (with new ids). Alert sources are not restored: "
+            "the backup keeps them for the record, without their tokens."
+        ),
+        epilog=(
+            "Environment: INCIDENT_IO_TOKEN (required; scopes 'View data' and 'Create and manage "
+            "on-call resources'), INCIDENT_IO_API_URL (default https://api.incident.io). Exit codes: "
+            "0 restored or nothing to do, 1 a route could not be restored (the others are reported), "
+            "2 bad arguments or unreadable backup, 3 not confirmed (nothing changed), 130 interrupted."
+        ),
+    )
+    parser.add_argument(
+        "directory",
+        nargs="?",
+        type=Path,
+        default=snapshot.DEFAULT_DIR,
+        metavar="DIR",
+        help="the backup to restore (default: backups/incident.io/ in the repository)",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--yes", action="store_true", help="do not ask for confirmation (for automation)")
+    mode.add_argument("--dry-run", action="store_true", help="only show what would change; write nothing")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    backup = snapshot.read(args.directory)
+    api = connect()
+    progress = Progress()
+    plans, unknown = make_plan(api, backup, progress)
+    print(f"Restore of {args.directory} to {api.client.base_url}:")
+    print("\n".join(describe(plans, unknown)), flush=True)
+    blocked = any(plan.action is Action.BLOCKED for plan in plans)
+    changes = [plan for plan in plans if plan.action in (Action.UPDATE, Action.RECREATE)]
+    if not changes:
+        print("Nothing to restore: every restorable route already matches the backup.")
+        return EXIT_FAILED if blocked else EXIT_OK
+    if args.dry_run:
+        print("Dry run: nothing was changed.")
+        return EXIT_FAILED if blocked else EXIT_OK
+    if not args.yes and not _confirmed(f"Write {len(changes)} route(s) to {api.client.base_url}?"):
+        print("Not confirmed: nothing was changed.")
+        return EXIT_DECLINED
+    outcomes: list[Outcome] = []
+    for index, plan in enumerate(changes, 1):
+        progress.step("writing route", index, len(changes), plan.name)
+        try:
+            outcomes.append(apply(api, plan))
+        except (OperationError, IncidentIoError) as error:
+            outcomes.append(Outcome(plan, False, str(error)))
+        except KeyboardInterrupt:
+            print("\n".join(["Interrupted.", *report(outcomes, changes[index - 1 :])]))
+            return EXIT_INTERRUPTED
+    print("\n".join(report(outcomes, [])))
+    return EXIT_FAILED if blocked or not all(outcome.ok for outcome in outcomes) else EXIT_OK
+
+
+if __name__ == "__main__":
+    run(main)
