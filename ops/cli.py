@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 from typing import NoReturn, TextIO
 
 from providers.api import IncidentIoApi
-from providers.http import TOKEN_ENV, ApiClient, Credentials, IncidentIoError
+from providers.http import API_URL_ENV, DEFAULT_API_URL, TOKEN_ENV, ApiClient, Credentials, IncidentIoError
 
 # Exit codes, the same for every command (README: "Operations").
 EXIT_OK = 0
@@ -25,6 +26,18 @@ class OperationError(Exception):
 
 class InputError(OperationError):
     exit_code = EXIT_USAGE
+
+
+def command_parser(prog: str, description: str, *, scopes: str, exit_codes: str) -> argparse.ArgumentParser:
+    """An argument parser whose --help also says what the command reads from the environment and how it exits."""
+    return argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        epilog=(
+            f"Environment: {TOKEN_ENV} (required; an incident.io API key with {scopes}), "
+            f"{API_URL_ENV} (default {DEFAULT_API_URL}). Exit codes: {exit_codes}."
+        ),
+    )
 
 
 def connect() -> IncidentIoApi:

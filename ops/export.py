@@ -28,7 +28,7 @@ from components.settings import (
     route_declarations,
     route_vocabulary,
 )
-from ops.cli import EXIT_FAILED, EXIT_OK, InputError, OperationError, Progress, connect, run
+from ops.cli import EXIT_OK, InputError, OperationError, Progress, command_parser, connect, run
 from providers.alert_route_spec import from_live, normalize, same_spec, validation_errors
 from providers.api import IncidentIoApi, JsonDict
 
@@ -300,6 +300,9 @@ def export(
     sources = {str(source["id"]): source for source in api.list_sources()}
     namer = _Namer(existing, sources)
     listed = [entry for entry in api.list_routes() if match is None or match.search(str(entry.get("name")))]
+    if not listed:
+        matching = f" matches --match {match.pattern!r}" if match else "s exist"
+        raise OperationError(f"nothing to export: no live alert route{matching}")
     known_keys = {route["name"]: route.get("key") for route in existing.get("routes") or []}
     routes: list[JsonDict] = []
     payloads: dict[str, JsonDict] = {}
@@ -414,17 +417,13 @@ def _stack_config(path: Path, project: str) -> JsonDict:
 
 
 def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="export-incident-io.sh",
-        description=(
-            "Write the live incident.io alert routes as stack-config route declarations (with ids, for "
-            "adoption), so an existing org can be brought under Pulumi without retyping anything."
-        ),
-        epilog=(
-            "Environment: INCIDENT_IO_TOKEN (required; scope 'View data'), INCIDENT_IO_API_URL "
-            "(default https://api.incident.io). Exit codes: 0 exported, 1 API failure or a route "
-            "that does not round-trip, 2 bad arguments or unreadable stack file."
-        ),
+    parser = command_parser(
+        "export-incident-io.sh",
+        "Write the live incident.io alert routes as stack-config route declarations (with ids, for "
+        "adoption), so an existing org can be brought under Pulumi without retyping anything.",
+        scopes="the scope 'View data'",
+        exit_codes="0 exported, 1 API failure or a route that does not round-trip, 2 bad arguments or "
+        "unreadable stack file",
     )
     parser.add_argument(
         "--stack-file",
@@ -457,7 +456,7 @@ def main(argv: list[str]) -> int:
     for note in result.notes:
         progress.say(f"note: {note}")
     progress.say(f"exported {len(result.config['routes'])} routes")
-    return EXIT_OK if result.config["routes"] or not args.match else EXIT_FAILED
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -12,11 +12,20 @@ import enum
 import json
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ops import snapshot
-from ops.cli import EXIT_DECLINED, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, OperationError, Progress, connect, run
+from ops.cli import (
+    EXIT_DECLINED,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    OperationError,
+    Progress,
+    command_parser,
+    connect,
+    run,
+)
 from providers.alert_route_spec import field_differences, from_live, normalize, same_spec, validation_errors
 from providers.api import IncidentIoApi, JsonDict, is_version_conflict
 from providers.http import IncidentIoError, NotFoundError, ResponseLostError
@@ -244,29 +253,17 @@ def report(outcomes: list[Outcome], pending: list[RoutePlan]) -> list[str]:
 
 
 def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="restore-incident-io.sh",
-        description=(
-            "Restore incident.io alert routes from a backup made by backup-incident-io.sh. Shows every "
-            "change route by route and field by field, then asks for confirmation before writing. Routes "
-            "deleted since the backup are created again (with new ids). Alert sources are not restored: "
-            "the backup keeps them for the record, without their tokens."
-        ),
-        epilog=(
-            "Environment: INCIDENT_IO_TOKEN (required; scopes 'View data' and 'Create and manage "
-            "on-call resources'), INCIDENT_IO_API_URL (default https://api.incident.io). Exit codes: "
-            "0 restored or nothing to do, 1 a route could not be restored (the others are reported), "
-            "2 bad arguments or unreadable backup, 3 not confirmed (nothing changed), 130 interrupted."
-        ),
+    parser = command_parser(
+        "restore-incident-io.sh",
+        "Restore incident.io alert routes from a backup made by backup-incident-io.sh. Shows every change "
+        "route by route and field by field, then asks for confirmation before writing. Routes deleted since "
+        "the backup are created again (with new ids). Alert sources are not restored: the backup keeps them "
+        "for the record, without their tokens.",
+        scopes="the scopes 'View data' and 'Create and manage on-call resources'",
+        exit_codes="0 restored or nothing to do, 1 a route could not be restored (the others are reported), "
+        "2 bad arguments or unreadable backup, 3 not confirmed (nothing changed), 130 interrupted",
     )
-    parser.add_argument(
-        "directory",
-        nargs="?",
-        type=Path,
-        default=snapshot.DEFAULT_DIR,
-        metavar="DIR",
-        help="the backup to restore (default: backups/incident.io/ in the repository)",
-    )
+    snapshot.add_directory_argument(parser, "the backup to restore")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--yes", action="store_true", help="do not ask for confirmation (for automation)")
     mode.add_argument("--dry-run", action="store_true", help="only show what would change; write nothing")

@@ -12,6 +12,7 @@ a failed run leaves the previous backup as it was.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -44,6 +45,17 @@ _SAFE_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 class Snapshot:
     routes: list[JsonDict]
     sources: list[JsonDict]
+
+
+def add_directory_argument(parser: argparse.ArgumentParser, purpose: str) -> None:
+    parser.add_argument(
+        "directory",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_DIR,
+        metavar="DIR",
+        help=f"{purpose} (default: backups/incident.io/ in the repository)",
+    )
 
 
 def redacted(value: Any, redactor: Redactor, key: str = "") -> Any:

@@ -372,3 +372,5 @@ def test_export_without_a_stack_file_names_things_after_their_labels(
     assert set(config["unkey-alert-routing:slackChannels"]) == {"alerts"}
     again = run_command("export-incident-io.sh", "--output", output, emulator=emulator)
     assert again.returncode == 2 and "--force" in again.stderr
+    nothing = run_command("export-incident-io.sh", "--match", "^No such route", emulator=emulator)
+    assert nothing.returncode == 1 and "nothing to export" in nothing.stderr and nothing.stdout == ""
