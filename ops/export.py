@@ -324,6 +324,8 @@ def export(
             declared["raw"] = raw
             notes.append(f"route {declared['name']}: {', '.join(sorted(raw))} kept in `raw` (no high-level form)")
         routes.append({key: declared[key] for key in _ROUTE_FIELD_ORDER if key in declared})
+    if not routes:
+        raise OperationError("nothing to export: every matching route was deleted while the export ran")
     order = {route["name"]: position for position, route in enumerate(existing.get("routes") or [])}
     routes.sort(key=lambda route: (order.get(route["name"], len(order)), route["name"]))
     config: JsonDict = {key: namer.tables[key].table for key in TABLES if namer.tables[key].table}
