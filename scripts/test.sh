@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up .venv from the pinned requirements (if needed) and runs every check CI runs:
-# ruff lint, ruff format check, mypy, and the pytest suite. Extra arguments go to pytest.
+# Sets up .venv from the pinned requirements (if needed) and runs every check CI runs: ruff lint,
+# ruff format check, mypy, shellcheck, actionlint and zizmor on the GitHub workflows, and the pytest
+# suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,13 @@ if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.
   touch "$stamp"
 fi
 
+# actionlint runs shellcheck on the workflows' `run:` scripts when it finds it on PATH.
+export PATH="$PWD/.venv/bin:$PATH"
+
 echo "== ruff check"; .venv/bin/ruff check .
 echo "== ruff format --check"; .venv/bin/ruff format --check .
 echo "== mypy"; .venv/bin/mypy
+echo "== shellcheck"; .venv/bin/shellcheck scripts/*.sh contrib/*.sh .ci/run
+echo "== actionlint"; .venv/bin/actionlint
+echo "== zizmor"; .venv/bin/zizmor --offline --quiet .github
 echo "== pytest"; .venv/bin/python -m pytest "$@"

@@ -23,7 +23,9 @@ ROUTE = "pulumi-python:dynamic/incidentio:AlertRoute"
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 ALERTMANAGER_PATCH = "kubernetes:monitoring.coreos.com/v1:AlertmanagerPatch"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
-CRD = Path(__file__).resolve().parents[2] / "shared" / "reference" / "external-secrets.io_externalsecrets.crd.yaml"
+CRD_NAME = "external-secrets.io_externalsecrets.crd.yaml"
+CRD = Path(__file__).resolve().parent / "reference" / CRD_NAME
+SHARED_CRD = Path(__file__).resolve().parents[2] / "shared" / "reference" / CRD_NAME
 
 # From ../shared/reference/incident-io-alert-routing.md, "Current alert routes" and "Alert source URLs".
 SEED_ROUTES = {
@@ -146,6 +148,11 @@ def test_aws_secret_holds_the_environment_token_as_a_secret(stack: str, run: Sta
     provider = run.one("pulumi:providers:aws")
     assert provider.plain()["region"] == "us-east-1"
     assert json.loads(provider.plain()["allowedAccountIds"]) == [OPERATOR_VALUES[stack]["aws"]["accountId"]]
+
+
+@pytest.mark.skipif(not SHARED_CRD.exists(), reason="../shared/reference is not beside this checkout")
+def test_the_crd_copy_equals_the_shared_reference() -> None:
+    assert CRD.read_bytes() == SHARED_CRD.read_bytes()
 
 
 def _crd_schema() -> dict[str, Any]:

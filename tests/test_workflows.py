@@ -1,0 +1,87 @@
+"""The delivery rules the README promises, checked on the workflow files themselves.
+
+actionlint and zizmor (run by scripts/test.sh) check syntax and security patterns; these tests check
+the project's own rules: what runs where, in which order, and never twice at once on one stack.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+GITHUB = Path(__file__).resolve().parent.parent / ".github"
+STACKS = ("staging", "production")
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+
+
+def workflow(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((GITHUB / "workflows" / f"{name}.yml").read_text())
+    return loaded
+
+
+def triggers(document: dict[Any, Any]) -> dict[str, Any]:
+    # YAML 1.1 reads the key `on` as the boolean True.
+    on: dict[str, Any] = document["on"] if "on" in document else document[True]
+    return on
+
+
+def every_use() -> list[str]:
+    files = [*GITHUB.glob("workflows/*.yml"), *GITHUB.glob("actions/*/action.yml")]
+    return [
+        match.group(1)
+        for path in files
+        for match in re.finditer(r"^\s*(?:-\s+)?uses:\s*(\S+)", path.read_text(), re.MULTILINE)
+    ]
+
+
+def test_every_action_is_pinned_to_a_commit_or_is_our_own() -> None:
+    uses = every_use()
+    assert uses
+    assert [use for use in uses if not (PINNED.match(use) or use.startswith("$/"))] == []
+
+
+@pytest.mark.parametrize("name", ["checks", "preview", "deploy"])
+def test_workflows_grant_nothing_by_default_and_each_job_says_what_it_needs(name: str) -> None:
+    document = workflow(name)
+    assert document["permissions"] == {}
+    for job in document["jobs"].values():
+        assert "permissions" in job and "write-all" not in str(job["permissions"])
+
+
+def test_preview_runs_for_both_stacks_on_changes_to_the_program_or_its_config() -> None:
+    document = workflow("preview")
+    paths = triggers(document)["pull_request"]["paths"]
+    assert {"__main__.py", "Pulumi.*.yaml", "providers/**", "components/**", "requirements.txt"} <= set(paths)
+    job = document["jobs"]["preview"]
+    assert sorted(job["strategy"]["matrix"]["stack"]) == sorted(STACKS)
+    assert job["permissions"]["pull-requests"] == "write" and job["permissions"]["id-token"] == "write"
+    (pulumi,) = [step for step in job["steps"] if str(step.get("uses", "")).startswith("pulumi/actions@")]
+    assert pulumi["with"]["command"] == "preview" and pulumi["with"]["comment-on-pr"] is True
+    assert "continue-on-error" not in pulumi  # a failing preview fails the check
+
+
+def test_deploy_goes_to_staging_then_to_production_behind_its_environment_one_run_per_stack() -> None:
+    document = workflow("deploy")
+    assert triggers(document)["push"]["branches"] == ["main"]
+    jobs = document["jobs"]
+    assert jobs["production"]["needs"] == "staging"
+    groups = set()
+    for stack in STACKS:
+        job = jobs[stack]
+        assert job["environment"] == stack
+        assert job["concurrency"]["cancel-in-progress"] is False
+        groups.add(job["concurrency"]["group"])
+        (pulumi,) = [step for step in job["steps"] if str(step.get("uses", "")).startswith("pulumi/actions@")]
+        assert (pulumi["with"]["command"], pulumi["with"]["stack-name"]) == ("up", stack)
+        assert pulumi["env"]["INCIDENT_IO_TOKEN"] == "${{ secrets.INCIDENT_IO_TOKEN }}"
+    assert len(groups) == len(STACKS)
+
+
+def test_checks_run_the_same_command_as_ci() -> None:
+    ci = (GITHUB.parent / ".ci" / "run").read_text()
+    steps = workflow("checks")["jobs"]["test"]["steps"]
+    assert "./scripts/test.sh" in ci and any(step.get("run") == "./scripts/test.sh" for step in steps)
