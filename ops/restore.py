@@ -95,6 +95,28 @@ def make_plan(api: IncidentIoApi, backup: snapshot.Snapshot, progress: Progress)
     return plans, unknown
 
 
+def _successor(api: IncidentIoApi, plan: RoutePlan, successors: dict[str, list[str]]) -> JsonDict | None:
+    """The live route that took the place of a deleted one: the only one with its name, or the one
+    with its name and spec. Each is taken once, so a re-run after recreating routes that share a
+    name matches each to its own copy."""
+    candidates = successors.get(plan.name, [])
+    if len(candidates) == 1:
+        return api.find_route(candidates.pop())
+    for candidate in list(candidates):
+        live = api.find_route(candidate)
+        if live is not None and same_spec(plan.spec, from_live(live)):
+            candidates.remove(candidate)
+            return live
+    if candidates:
+        plan.action = Action.BLOCKED
+        plan.problem = (
+            f"deleted since the backup, and {len(candidates)} live routes now carry its name "
+            f"({', '.join(candidates)}), none with its spec; restore cannot tell which one replaces it. "
+            "Delete or rename the extra ones, then run restore again."
+        )
+    return None
+
+
 def _plan_route(api: IncidentIoApi, route: JsonDict, successors: dict[str, list[str]]) -> RoutePlan:
     name, backup_id = str(route.get("name")), str(route["id"])
     spec = normalize(from_live(route))
@@ -106,19 +128,9 @@ def _plan_route(api: IncidentIoApi, route: JsonDict, successors: dict[str, list[
             f"{path}: {reason}" for path, reason in problems
         )
         return plan
-    plan.live = api.find_route(backup_id)
-    if plan.live is None:
-        candidates = successors.get(name, [])
-        if len(candidates) > 1:
-            plan.action = Action.BLOCKED
-            plan.problem = (
-                f"deleted since the backup, and {len(candidates)} live routes now carry its name "
-                f"({', '.join(candidates)}); restore cannot tell which one replaces it. Delete or rename "
-                "the extra ones, then run restore again."
-            )
-            return plan
-        if candidates:
-            plan.live = api.find_route(candidates[0])
+    plan.live = api.find_route(backup_id) or _successor(api, plan, successors)
+    if plan.action is Action.BLOCKED:
+        return plan
     if plan.live is None:
         plan.action = Action.RECREATE
     elif not same_spec(spec, from_live(plan.live)):

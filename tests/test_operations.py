@@ -374,3 +374,22 @@ def test_export_without_a_stack_file_names_things_after_their_labels(
     assert again.returncode == 2 and "--force" in again.stderr
     nothing = run_command("export-incident-io.sh", "--match", "^No such route", emulator=emulator)
     assert nothing.returncode == 1 and "nothing to export" in nothing.stderr and nothing.stdout == ""
+
+
+def test_rerunning_a_restore_of_routes_that_share_a_name_creates_nothing_twice(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    first = emulator.state.create_route(route_spec("Shared name")).id
+    second = emulator.state.create_route(route_spec("Shared name", enabled=False)).id
+    directory = tmp_path / "backup"
+    assert run_command("backup-incident-io.sh", directory, emulator=emulator).returncode == 0
+    emulator.state.delete_route(first)
+    emulator.state.delete_route(second)
+
+    restored = run_command("restore-incident-io.sh", directory, "--yes", emulator=emulator)
+    again = run_command("restore-incident-io.sh", directory, "--yes", emulator=emulator)
+
+    assert restored.returncode == 0 and "Plan: 0 to update, 2 to recreate" in restored.stdout
+    assert again.returncode == 0 and "Nothing to restore" in again.stdout
+    assert emulator.state.count("POST") == 2
+    assert sorted(route.payload["enabled"] for route in emulator.state.routes.values()) == [False, True]
