@@ -128,7 +128,7 @@ def run_stack(stack: str, config: dict[str, Any]) -> StackRun:
         def collect(values: dict[str, Any]) -> None:
             run.outputs.update(values)
 
-        @pulumi_mocks.test  # type: ignore[untyped-decorator]
+        @pulumi_mocks.test  # type: ignore[untyped-decorator]  # pulumi.runtime.mocks.test has no annotations
         def execute() -> pulumi.Output[Any]:
             outputs = program()
             return outputs.apply(collect)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import pickle
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -188,7 +189,7 @@ def test_delete_twice_is_fine(provider: AlertRouteProvider, emulator: Emulator) 
     assert emulator.state.count("DELETE") == 2
 
 
-def _invalid(mutate) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _invalid(mutate: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
     spec = route_spec()
     mutate(spec)
     return spec

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import incident_io.models as sdk
 import pytest
@@ -72,7 +74,9 @@ def test_integer_written_as_float_is_rejected_like_go_does(emulator: Emulator) -
         (lambda s: s.update(enabled="yes"), "enabled"),
     ],
 )
-def test_invalid_payloads_get_error_responses_naming_the_field(emulator: Emulator, mutate, field: str) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_payloads_get_error_responses_naming_the_field(
+    emulator: Emulator, mutate: Callable[[dict[str, Any]], object], field: str
+) -> None:
     spec = route_spec()
     mutate(spec)
     response = _call(emulator, "POST", "/v2/alert_routes", spec)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from providers.api import IncidentIoApi
@@ -11,7 +13,7 @@ from tests.emulator import Emulator, Fault
 from tests.emulator.faults import echoing_error
 
 
-def _client(emulator: Emulator, api_key: str = CANARY_API_KEY, **kwargs) -> ApiClient:  # type: ignore[no-untyped-def]
+def _client(emulator: Emulator, api_key: str = CANARY_API_KEY, **kwargs: Any) -> ApiClient:
     return ApiClient(Credentials(api_key=api_key, api_url=emulator.url), **kwargs)
 
 

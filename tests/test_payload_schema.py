@@ -7,6 +7,7 @@ import incident_io.models as sdk
 from providers.alert_route_spec import from_live, payload_schema
 from tests import sdk_oracle
 from tests.conftest import route_spec
+from tests.emulator import Emulator
 
 
 def test_committed_schema_is_the_sdk_create_payload() -> None:
@@ -20,7 +21,7 @@ def test_sample_spec_is_a_valid_create_payload() -> None:
     assert sdk_oracle.shape_errors(sdk.AlertRoutesCreatePayloadV2, route_spec()) == []
 
 
-def test_projection_of_a_rich_answer_is_a_valid_payload(emulator) -> None:  # type: ignore[no-untyped-def]
+def test_projection_of_a_rich_answer_is_a_valid_payload(emulator: Emulator) -> None:
     stored = emulator.state.create_route(route_spec())
     answer = emulator.state.render_route(stored)
     assert "label" in str(answer["alert_sources"][0]["condition_groups"][0]["conditions"][0]["subject"])
