@@ -1,0 +1,81 @@
+"""scripts/pulumi.sh, the README's main command, driven with a stand-in `pulumi` that records its calls."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FAKE_PULUMI = """#!/usr/bin/env bash
+echo "$PULUMI_BACKEND_URL|$*" >> "$CALLS"
+if [ "$1" = whoami ]; then exit "$WHOAMI_EXIT"; fi
+"""
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    """A copy of the script in a repository whose .venv already exists (no pip install)."""
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "pulumi.sh", repo / "scripts" / "pulumi.sh")
+    python = repo / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("#!/bin/sh\n")
+    python.chmod(python.stat().st_mode | stat.S_IXUSR)
+    return repo
+
+
+def run_script(
+    repo: Path, tmp_path: Path, *args: str, logged_in: bool = False, backend: str | None = None, with_cli: bool = True
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "pulumi"
+    if with_cli:
+        fake.write_text(FAKE_PULUMI)
+        fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    else:
+        fake.unlink(missing_ok=True)
+    calls = tmp_path / "calls.log"
+    env = {key: value for key, value in os.environ.items() if key != "PULUMI_BACKEND_URL"}
+    env.update(
+        PATH=f"{bin_dir}:/usr/bin:/bin",
+        CALLS=str(calls),
+        WHOAMI_EXIT="0" if logged_in else "1",
+        **({"PULUMI_BACKEND_URL": backend} if backend else {}),
+    )
+    result = subprocess.run(  # noqa: S603 - a copy of our own script
+        [str(repo / "scripts" / "pulumi.sh"), *args], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    return result, calls.read_text().splitlines() if calls.exists() else []
+
+
+def test_without_a_chosen_backend_it_uses_the_local_file_backend(checkout: Path, tmp_path: Path) -> None:
+    result, calls = run_script(checkout, tmp_path, "staging", "preview", "--diff")
+    local = f"file://{checkout}/.pulumi-state"
+    assert result.returncode == 0, result.stderr
+    assert calls == ["|whoami", f"{local}|stack select --create staging", f"{local}|--stack staging preview --diff"]
+    assert (checkout / ".pulumi-state").is_dir() and "local file backend" in result.stderr
+
+
+@pytest.mark.parametrize(("logged_in", "backend"), [(True, None), (False, "s3://state-bucket")])
+def test_a_backend_the_user_chose_is_left_alone(
+    checkout: Path, tmp_path: Path, logged_in: bool, backend: str | None
+) -> None:
+    result, calls = run_script(checkout, tmp_path, "production", "up", logged_in=logged_in, backend=backend)
+    assert result.returncode == 0, result.stderr
+    assert calls[-1] == f"{backend or ''}|--stack production up"
+    assert not (checkout / ".pulumi-state").exists()
+
+
+def test_wrong_stack_or_missing_cli_stop_with_a_clear_message(checkout: Path, tmp_path: Path) -> None:
+    wrong, calls = run_script(checkout, tmp_path, "prod", "up")
+    assert wrong.returncode == 2 and "use production or staging" in wrong.stderr and calls == []
+    missing, _ = run_script(checkout, tmp_path, "staging", "preview", with_cli=False)
+    assert missing.returncode == 127 and "https://www.pulumi.com/docs/install/" in missing.stderr
