@@ -214,13 +214,10 @@ def _create(api: IncidentIoApi, plan: RoutePlan) -> JsonDict:
     try:
         return api.create_route(plan.spec)
     except ResponseLostError:
-        # The create may have landed although its answer was lost: look before writing again.
-        for entry in api.list_routes():
-            if entry.get("name") == plan.name:
-                live = api.find_route(str(entry["id"]))
-                if live is not None and same_spec(plan.spec, from_live(live)):
-                    return live
-        raise
+        landed = api.find_route_like(plan.spec)
+        if landed is None:
+            raise
+        return landed
 
 
 def _confirmed(question: str) -> bool:

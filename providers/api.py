@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+from providers.alert_route_spec import from_live, same_spec
 from providers.http import ApiClient, IncidentIoError, NotFoundError
 
 JsonDict = dict[str, Any]
@@ -47,6 +48,16 @@ class IncidentIoApi:
             return self.get_route(route_id)
         except NotFoundError:
             return None
+
+    def find_route_like(self, spec: JsonDict) -> JsonDict | None:
+        """A live route with this spec's name and the same spec, read fresh: after a create whose
+        answer was lost, this tells whether the create landed."""
+        for entry in self.list_routes():
+            if entry.get("name") == spec.get("name"):
+                live = self.find_route(str(entry["id"]))
+                if live is not None and same_spec(spec, from_live(live)):
+                    return live
+        return None
 
     def create_route(self, payload: JsonDict) -> JsonDict:
         body: JsonDict = self.client.request("POST", ROUTES, json=payload)["alert_route"]

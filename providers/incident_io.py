@@ -177,8 +177,8 @@ class AlertRouteProvider(ResourceProvider):
             "Run `pulumi refresh` (or `pulumi up --refresh`) to review the change, then `pulumi up`."
         )
 
-    def _route_ids_named(self, name: str, *, fresh: bool = False) -> list[str]:
-        if fresh or self._routes_by_name is None:
+    def _route_ids_named(self, name: str) -> list[str]:
+        if self._routes_by_name is None:
             index: dict[str, list[str]] = {}
             for route in self.api.list_routes():
                 index.setdefault(route.get("name", ""), []).append(route["id"])
@@ -209,10 +209,9 @@ class AlertRouteProvider(ResourceProvider):
 
     def _recover_lost_create(self, spec: JsonDict, lost: ResponseLostError) -> JsonDict:
         """The POST may have created the route although no answer came back: find it, or create once more."""
-        for route_id in self._route_ids_named(spec["name"], fresh=True):
-            live = self.api.find_route(route_id)
-            if live is not None and same_spec(spec, from_live(live)):
-                return live
+        landed = self.api.find_route_like(spec)
+        if landed is not None:
+            return landed
         try:
             return self.api.create_route(spec)
         except ResponseLostError as again:

@@ -393,3 +393,17 @@ def test_rerunning_a_restore_of_routes_that_share_a_name_creates_nothing_twice(
     assert again.returncode == 0 and "Nothing to restore" in again.stdout
     assert emulator.state.count("POST") == 2
     assert sorted(route.payload["enabled"] for route in emulator.state.routes.values()) == [False, True]
+
+
+def test_restore_recreating_a_route_whose_answer_is_lost_creates_it_once(
+    emulator: Emulator, backed_up: tuple[Path, list[str]]
+) -> None:
+    directory, ids = backed_up
+    emulator.state.delete_route(ids[2])
+    emulator.inject(Fault("POST", "/v2/alert_routes", drop_after_acting=True))
+
+    result = run_command("restore-incident-io.sh", directory, "--yes", emulator=emulator)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert emulator.state.count("POST") == 1 and len(emulator.state.routes) == 3
+    assert "created again with new id" in result.stdout
