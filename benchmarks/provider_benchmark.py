@@ -1,102 +1,244 @@
-"""API calls and wall time of the alert route provider on the engine path, against the emulator.
+"""What a user of the alert route provider will feel, measured on this machine.
 
-Run: `.venv/bin/python -m benchmarks.provider_benchmark [N ...]` (default 1 10 100 500).
-Prints a Markdown table; docs/benchmark.md holds the last committed run.
+Drives the real dynamic provider host (`python -m pulumi.dynamic`) over gRPC as the engine does,
+with every request built before the clock starts, against the emulator:
+
+1. API calls per operation (create, preview, refresh, update, destroy), counted by the emulator.
+2. A refresh, sequential and 4 at a time (the Python host runs at most 4 calls at once), with the
+   emulator answering at loopback speed and at about the real API's pace; each row's floor is bare
+   GETs of the same routes at the same concurrency and latency.
+3. Where one route's refresh time goes: the GET itself, our provider code, and Pulumi's host + gRPC.
+4. A refresh past the API's rate limit (scaled down), against the time the limit itself requires.
+
+Run: `.venv/bin/python -m benchmarks.provider_benchmark` (see --help). It prints Markdown;
+docs/benchmark.md holds a committed run.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import functools
+import math
+import platform
+import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
 
 import requests
 
-from tests.conftest import CANARY_API_KEY, route_spec
-from tests.emulator import EmulatorState, running_emulator
+from tests.conftest import CANARY_API_KEY, configured_provider, route_spec
+from tests.emulator import Emulator, EmulatorState, running_emulator
+from tests.emulator.limits import RateLimit
+from tests.emulator.seed import seed_directory
 from tests.engine_harness import EngineHost, provider_blob, without_provider
+
+ROUTE_CALLS = ("/v2/alert_routes", "/v2/managed_resources")
 
 
 def _calls(state: EmulatorState, before: int) -> str:
-    requests_seen = state.requests[before:]
     counts: dict[str, int] = {}
-    for method, _ in requests_seen:
-        counts[method] = counts.get(method, 0) + 1
-    return " ".join(f"{method} {count}" for method, count in sorted(counts.items())) or "none"
+    for method, path in state.requests[before:]:
+        what = f"{method} {'claim' if path.startswith('/v2/managed_resources') else 'route'}"
+        counts[what] = counts.get(what, 0) + 1
+    return ", ".join(f"{what} {count}" for what, count in sorted(counts.items())) or "none"
 
 
-def measure(n: int) -> list[str]:
-    with running_emulator(api_key=CANARY_API_KEY) as emulator:
-        state = emulator.state
+@contextmanager
+def _org(*, latency: float = 0.0) -> Iterator[tuple[Emulator, EngineHost]]:
+    with running_emulator(api_key=CANARY_API_KEY, latency=latency) as emulator:
+        seed_directory(emulator.state, base_url="https://api.incident.io")
         host = EngineHost({"incidentio:apiKey": CANARY_API_KEY, "incidentio:apiUrl": emulator.url})
         try:
-            names = [f"route-{index}" for index in range(n)]
-            inputs = {name: without_provider(host.check(name, {}, {"spec": route_spec(name)})[0]) for name in names}
-            mark = len(state.requests)
-            created = {name: host.create(name, inputs[name])[:2] for name in names}
-            create_calls = _calls(state, mark)
-
-            mark = len(state.requests)
-            for name in names:
-                host.check(name, inputs[name], {"spec": route_spec(name)})
-                host.diff(name, created[name][0], without_provider(created[name][1]), inputs[name])
-            preview_calls = _calls(state, mark)
-
-            mark = len(state.requests)
-            started = time.perf_counter()
-            for name in names:
-                host.read(name, created[name][0], without_provider(created[name][1]), inputs[name])
-                host.diff(name, created[name][0], without_provider(created[name][1]), inputs[name])
-            refresh_seconds = time.perf_counter() - started
-            refresh_calls = _calls(state, mark)
-
-            session = requests.Session()
-            session.headers["Authorization"] = f"Bearer {CANARY_API_KEY}"
-            started = time.perf_counter()
-            for name in names:
-                session.get(f"{emulator.url}/v2/alert_routes/{created[name][0]}", timeout=10).raise_for_status()
-            floor_seconds = time.perf_counter() - started
-
-            mark = len(state.requests)
-            first = names[0]
-            changed = without_provider(host.check(first, inputs[first], {"spec": route_spec(first, enabled=False)})[0])
-            host.update(first, created[first][0], without_provider(created[first][1]), changed)
-            update_calls = _calls(state, mark)
-
-            mark = len(state.requests)
-            for name in names:
-                host.delete(name, created[name][0], without_provider(created[name][1]))
-            destroy_calls = _calls(state, mark)
+            yield emulator, host
         finally:
             host.close()
-    ratio = refresh_seconds / floor_seconds if floor_seconds else float("nan")
+
+
+def call_counts(n: int) -> list[str]:
+    with _org() as (emulator, host):
+        state = emulator.state
+        names = [f"route-{index}" for index in range(n)]
+        inputs = {name: without_provider(host.check(name, {}, {"spec": route_spec(name)})[0]) for name in names}
+        mark = len(state.requests)
+        created = {name: host.create(name, inputs[name])[:2] for name in names}
+        create_calls = _calls(state, mark)
+        states = {name: without_provider(outs) for name, (_, outs) in created.items()}
+
+        mark = len(state.requests)
+        for name in names:
+            host.check(name, inputs[name], {"spec": route_spec(name)})
+            host.diff(name, created[name][0], states[name], inputs[name])
+        preview_calls = _calls(state, mark)
+
+        mark = len(state.requests)
+        for name in names:
+            host.read(name, created[name][0], states[name], inputs[name])
+        refresh_calls = _calls(state, mark)
+
+        mark = len(state.requests)
+        first = names[0]
+        changed = without_provider(host.check(first, inputs[first], {"spec": route_spec(first, enabled=False)})[0])
+        host.update(first, created[first][0], states[first], changed)
+        update_calls = _calls(state, mark)
+
+        mark = len(state.requests)
+        for name in names:
+            host.delete(name, created[name][0], states[name])
+        destroy_calls = _calls(state, mark)
+    return [str(n), create_calls, preview_calls, refresh_calls, update_calls, destroy_calls, str(len(provider_blob()))]
+
+
+def _seeded(emulator: Emulator, n: int) -> list[tuple[str, dict[str, Any]]]:
+    """n live routes and the state a stack would hold for each (as created through the provider)."""
+    provider = configured_provider(emulator, claimRoutes="false")
+    routes = []
+    for index in range(n):
+        created = provider.create(provider.check({}, {"spec": route_spec(f"Route {index:04d}")}).inputs)
+        routes.append((created.id, created.outs or {}))
+    return routes
+
+
+def _timed(work: Sequence[Callable[[], object]], concurrency: int) -> float:
+    started = time.perf_counter()
+    if concurrency == 1:
+        for call in work:
+            call()
+    else:
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            list(pool.map(lambda call: call(), work))
+    return time.perf_counter() - started
+
+
+def _bare_gets(emulator: Emulator, route_ids: list[str], concurrency: int) -> float:
+    local = threading.local()
+
+    def session() -> requests.Session:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+            local.session.headers["Authorization"] = f"Bearer {CANARY_API_KEY}"
+        return local.session  # type: ignore[no-any-return]
+
+    def get(url: str) -> None:
+        session().get(url, timeout=30).raise_for_status()
+
+    urls = [f"{emulator.url}/v2/alert_routes/{route_id}" for route_id in route_ids]
+    return _timed([functools.partial(get, url) for url in urls], concurrency)
+
+
+def _engine_reads(host: EngineHost, routes: list[tuple[str, dict[str, Any]]], concurrency: int) -> float:
+    requests_ = [host.read_request("route", route_id, outs, {"spec": outs["spec"]}) for route_id, outs in routes]
+    return _timed([functools.partial(host.stub.Read, request) for request in requests_], concurrency)
+
+
+def refresh_rows(n: int, latencies_ms: list[float], concurrencies: list[int]) -> list[list[str]]:
+    rows = []
+    for latency_ms in latencies_ms:
+        with _org(latency=latency_ms / 1000) as (emulator, host):
+            routes = _seeded(emulator, n)
+            route_ids = [route_id for route_id, _ in routes]
+            _engine_reads(host, routes[:5], 1)  # warm the host: provider loaded, session open
+            for concurrency in concurrencies:
+                engine = _engine_reads(host, routes, concurrency)
+                floor = _bare_gets(emulator, route_ids, concurrency)
+                rows.append(
+                    [
+                        f"{latency_ms:g} ms",
+                        str(concurrency),
+                        str(n),
+                        f"{engine:.2f}",
+                        f"{floor:.2f}",
+                        f"{engine / floor:.2f}x",
+                        f"{1000 * engine / n:.2f}",
+                        f"{1000 * (engine - floor) / n:.2f}",
+                    ]
+                )
+    return rows
+
+
+def breakdown_row(n: int, rounds: int = 5) -> list[str]:
+    """Per route, sequential, loopback: the GET, our provider code around it, Pulumi's host + gRPC.
+    Each is the best of `rounds` interleaved runs, so that one slow run does not decide the split."""
+    with _org() as (emulator, host):
+        routes = _seeded(emulator, n)
+        route_ids = [route_id for route_id, _ in routes]
+        provider = configured_provider(emulator, claimRoutes="false")
+        reads = [functools.partial(provider.read, route_id, outs) for route_id, outs in routes]
+        floor, in_process, engine = math.inf, math.inf, math.inf
+        for _ in range(rounds):
+            floor = min(floor, _bare_gets(emulator, route_ids, 1))
+            in_process = min(in_process, _timed(reads, 1))
+            engine = min(engine, _engine_reads(host, routes, 1))
+    per = [1000 * seconds / n for seconds in (floor, in_process - floor, engine - in_process, engine)]
+    return [str(n), *(f"{value:.2f}" for value in per)]
+
+
+def rate_limited_row(budget: int, window: float, n: int, concurrency: int) -> list[str]:
+    with _org() as (emulator, host):
+        routes = _seeded(emulator, n)
+        emulator.rate_limit = RateLimit(budget, window)  # only the refresh is limited, not the seeding
+        elapsed = _engine_reads(host, routes, concurrency)
+        refused = emulator.rate_limit.refused
+    # The limit lets `budget` reads through per window: the last reads wait for window ceil(n/budget).
+    required = (math.ceil(n / budget) - 1) * window
     return [
+        f"{budget}/{window:g} s",
+        str(concurrency),
         str(n),
-        create_calls,
-        preview_calls,
-        refresh_calls,
-        update_calls,
-        destroy_calls,
-        f"{refresh_seconds:.3f} / {floor_seconds:.3f} = {ratio:.2f}x",
-        str(len(provider_blob())),
+        f"{elapsed:.2f}",
+        f"{required:.2f}",
+        f"{elapsed / required:.2f}x" if required else "n/a",
+        str(refused),
     ]
 
 
-def main() -> None:
-    sizes = [int(arg) for arg in sys.argv[1:]] or [1, 10, 100, 500]
-    header = [
-        "N",
-        "create all",
-        "preview, no change",
-        "refresh",
-        "update one",
-        "destroy all",
-        "refresh+diff s / GET floor s",
-        "provider blob bytes",
-    ]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for n in sizes:
-        print("| " + " | ".join(measure(n)) + " |", flush=True)
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.provider_benchmark",
+        description="Benchmark the alert route provider on the engine path against the emulator; prints Markdown.",
+    )
+    parser.add_argument("--routes", type=int, default=200, help="routes per timing row (default 200)")
+    parser.add_argument(
+        "--call-counts", type=int, nargs="*", default=[1, 10, 100], help="route counts for the call table"
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, nargs="*", default=[0.0, 20.0], help="emulator answer delays (default 0 20)"
+    )
+    parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 4], help="calls at once (default 1 4)")
+    parser.add_argument(
+        "--rate-limit",
+        default="100/5",
+        metavar="N/SECONDS",
+        help="the scaled-down rate limit for the last table (default 100/5; the real API's is 1200/60)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    limit = RateLimit.parse(args.rate_limit)
+    print(f"Run {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python {platform.python_version()}\n")
+    print("### API calls per operation\n")
+    header = ["N", "create all", "preview, no change", "refresh", "update one", "destroy all", "provider blob bytes"]
+    print(_table(header, [call_counts(n) for n in args.call_counts]), flush=True)
+    print("\n### Refresh: engine path against bare GETs\n")
+    header = ["API latency", "at once", "N", "engine path s", "bare GETs s", "ratio", "ms/route", "overhead ms/route"]
+    print(_table(header, refresh_rows(args.routes, args.latency_ms, args.concurrency)), flush=True)
+    print("\n### Where one route's refresh goes (loopback, sequential, best of 5), ms per route\n")
+    header = ["N", "the GET", "our provider code", "Pulumi host + gRPC", "total"]
+    print(_table(header, [breakdown_row(args.routes)]), flush=True)
+    print("\n### Refresh past the rate limit, 4 at a time\n")
+    header = ["limit", "at once", "reads", "took s", "limit requires s", "ratio", "429s answered"]
+    reads = int(limit.requests * 2.5)
+    print(_table(header, [rate_limited_row(limit.requests, limit.window, reads, 4)]), flush=True)
 
 
 if __name__ == "__main__":

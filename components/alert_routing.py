@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import pulumi
 
 from components.route_compiler import compile_route
-from components.settings import StackSettings
+from components.settings import RouteDecl, RouteVocabulary
 from providers.incident_io import AlertRoute
 
 
 @dataclass(frozen=True)
 class AlertRoutingArgs:
-    settings: StackSettings
+    routes: tuple[RouteDecl, ...]
+    vocabulary: RouteVocabulary
     source_ids: dict[str, str]
+
+
+def _warn_unclaimed(route: AlertRoute, message: str | None) -> None:
+    # The provider cannot warn from its own process; the program can, once the route is written.
+    if message:
+        pulumi.log.warn(message, resource=route)
 
 
 class AlertRouting(pulumi.ComponentResource):
@@ -23,13 +31,17 @@ class AlertRouting(pulumi.ComponentResource):
     def __init__(self, name: str, args: AlertRoutingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("unkey:incidentio:AlertRouting", name, None, opts)
         self.routes: dict[str, AlertRoute] = {}
-        for route in args.settings.routes:
-            self.routes[route.name] = AlertRoute(
+        for route in args.routes:
+            resource = AlertRoute(
                 route.key,
-                compile_route(route, args.settings.vocabulary, args.source_ids),
-                # Adopt the live route on the first `up` instead of creating a duplicate.
-                pulumi.ResourceOptions(parent=self, import_=route.id),
+                compile_route(route, args.vocabulary, args.source_ids),
+                pulumi.ResourceOptions(parent=self),
+                # Take over the live route on the first `up` instead of creating a duplicate. (Not
+                # Pulumi's `import`: the engine cannot import dynamic resources, pulumi/pulumi#16175.)
+                adopt_id=route.id,
             )
+            resource.claim_error.apply(functools.partial(_warn_unclaimed, resource))
+            self.routes[route.name] = resource
         self.route_ids = pulumi.Output.all(**{name: resource.id for name, resource in self.routes.items()}).apply(
             lambda ids: dict(sorted(ids.items()))
         )

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from components.settings import Condition, RouteDecl, RouteVocabulary
+from providers.alert_route_spec import stored_operation
 
 JsonDict = dict[str, Any]
 
@@ -17,8 +18,10 @@ def _condition_groups(conditions: tuple[Condition, ...], names: RouteVocabulary)
         {
             "conditions": [
                 {
-                    "subject": names.references[condition.reference],
-                    "operation": condition.operation,
+                    "subject": names.references[condition.reference].subject,
+                    # What the engine stores for this subject's type, so that the route reads back
+                    # exactly as declared ("one_of" on a text attribute is kept as "contains_one_of").
+                    "operation": stored_operation(condition.operation, names.references[condition.reference].type),
                     "param_bindings": (
                         [{"array_value": [{"literal": value} for value in condition.values]}]
                         if condition.values
@@ -79,6 +82,8 @@ def compile_route(route: RouteDecl, names: RouteVocabulary, source_ids: dict[str
         "incident_config": {
             "enabled": False,
             "auto_decline_enabled": False,
+            # Said, not left to the API's default, so that a change to it in the dashboard is seen.
+            "auto_relate_grouped_alerts": False,
             "condition_groups": [],
             "defer_time_seconds": 0,
             "grouping_keys": [],

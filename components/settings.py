@@ -11,11 +11,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
+import pulumi
+
+from providers.alert_route_spec import OPERATIONS, operation_problem
 
 PLACEHOLDER = "SET-ME"
 
 _NAME = {"type": "string", "pattern": r"^[a-z][a-z0-9_]*$"}
 _NONEMPTY = {"type": "string", "minLength": 1}
+_ID = {"type": "string", "pattern": r"^[0-9A-Z]{26}$"}
+# Something in incident.io, found by its name, its id, or both (an id tells apart equal names).
+_LOOKUP = {
+    "type": "object",
+    "properties": {"name": _NONEMPTY, "id": _ID},
+    "minProperties": 1,
+    "additionalProperties": False,
+}
+# A condition subject: an alert attribute by name or id, or any other subject written out.
+_REFERENCE = {
+    "type": "object",
+    "properties": {"attribute": _NONEMPTY, "id": _ID, "subject": _NONEMPTY},
+    "minProperties": 1,
+    "maxProperties": 1,
+    "additionalProperties": False,
+}
 
 CONDITION_SCHEMA = {
     "type": "object",
@@ -33,7 +52,7 @@ ROUTE_SCHEMA = {
     "properties": {
         "name": _NONEMPTY,
         "key": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*$"},
-        "id": {"type": "string", "pattern": r"^[0-9A-Z]{26}$"},
+        "id": _ID,
         "enabled": {"type": "boolean"},
         "sources": {
             "type": "array",
@@ -60,18 +79,22 @@ _SETTINGS_PROPERTIES: dict[str, Any] = {
         "type": "object",
         "minProperties": 1,
         "propertyNames": _NAME,
-        "additionalProperties": {
-            "type": "object",
-            "properties": {"name": _NONEMPTY, "id": {"type": "string", "pattern": r"^[0-9A-Z]{26}$"}},
-            "required": ["name"],
-            "additionalProperties": False,
-        },
+        "additionalProperties": _LOOKUP,
     },
     "alertmanagerSource": _NAME,
     "checklySource": _NAME,
-    "references": {"type": "object", "propertyNames": _NAME, "additionalProperties": _NONEMPTY},
-    "escalationPaths": {"type": "object", "propertyNames": _NAME, "additionalProperties": _NONEMPTY},
-    "slackChannels": {"type": "object", "propertyNames": _NAME, "additionalProperties": _NONEMPTY},
+    "references": {"type": "object", "propertyNames": _NAME, "additionalProperties": _REFERENCE},
+    "escalationPaths": {"type": "object", "propertyNames": _NAME, "additionalProperties": _LOOKUP},
+    "slackChannels": {
+        "type": "object",
+        "propertyNames": _NAME,
+        "additionalProperties": {
+            "anyOf": [
+                _NONEMPTY,
+                {"type": "object", "properties": {"id": _NONEMPTY}, "required": ["id"], "additionalProperties": False},
+            ]
+        },
+    },
     "routes": {"type": "array", "items": ROUTE_SCHEMA},
     "aws": {
         "type": "object",
@@ -135,13 +158,21 @@ ROUTE_CONFIG_SCHEMA = {
 }
 
 
-class SettingsError(ValueError):
+class ConfigProblemsError(pulumi.RunError, ValueError):
+    """Problems in the stack config, each on its own line. A RunError: Pulumi shows the message alone,
+    without a stack trace."""
+
+    def __init__(self, heading: str, problems: list[str]) -> None:
+        self.problems = problems
+        listed = "\n  - ".join(problems)
+        super().__init__(f"{heading}:\n  - {listed}")
+
+
+class SettingsError(ConfigProblemsError):
     """The stack config is wrong; the message lists every problem with its config key."""
 
     def __init__(self, stack: str, problems: list[str]) -> None:
-        self.problems = problems
-        listed = "\n  - ".join(problems)
-        super().__init__(f"stack {stack!r}: the stack config (Pulumi.{stack}.yaml) needs fixing:\n  - {listed}")
+        super().__init__(f"stack {stack!r}: the stack config (Pulumi.{stack}.yaml) needs fixing", problems)
 
 
 @dataclass(frozen=True)
@@ -171,28 +202,56 @@ class RouteDecl:
 
 
 @dataclass(frozen=True)
-class RouteVocabulary:
-    """The names route declarations use, each mapped to the value incident.io knows."""
+class Lookup:
+    """Something in incident.io named by the stack config: by name, by id, or both."""
 
-    references: dict[str, str]
-    escalation_paths: dict[str, str]
-    slack_channels: dict[str, str]
+    name: str | None = None
+    id: str | None = None
 
 
 @dataclass(frozen=True)
-class SourceRef:
-    name: str
+class ReferenceDecl:
+    """A condition subject: an alert attribute by name or by id, or a subject written out."""
+
+    attribute: str | None = None
     id: str | None = None
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class NameTables:
+    """The stack config's names for incident.io things, as declared (resolved by components.names)."""
+
+    alert_sources: dict[str, Lookup]
+    references: dict[str, ReferenceDecl] = field(default_factory=dict)
+    escalation_paths: dict[str, Lookup] = field(default_factory=dict)
+    slack_channels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A resolved condition subject, with its engine type when incident.io told it."""
+
+    subject: str
+    type: str = ""
+
+
+@dataclass(frozen=True)
+class RouteVocabulary:
+    """The names route declarations use, each mapped to the value incident.io knows."""
+
+    references: dict[str, Reference]
+    escalation_paths: dict[str, str]
+    slack_channels: dict[str, str]
 
 
 @dataclass(frozen=True)
 class StackSettings:
     stack: str
     environment: str
-    alert_sources: dict[str, SourceRef]
+    names: NameTables
     alertmanager_source: str
     checkly_source: str
-    vocabulary: RouteVocabulary
     routes: tuple[RouteDecl, ...]
     aws_account_id: str
     aws_region: str
@@ -263,6 +322,10 @@ def _reference_problems(raw: dict[str, Any]) -> list[str]:
         "reference": "references",
     }
 
+    def check_operation(condition: dict[str, Any], where: str) -> None:
+        if condition["operation"] not in OPERATIONS:
+            problems.append(f"{where}.operation: {operation_problem(condition['operation'])}")
+
     def check(kind: str, name: str | None, where: str) -> None:
         if name is not None and name not in known[kind]:
             choices = ", ".join(sorted(known[kind])) or "none declared"
@@ -277,12 +340,13 @@ def _reference_problems(raw: dict[str, Any]) -> list[str]:
         check("slack", route.get("slack"), f"{label}.slack")
         for position, condition in enumerate(route.get("when") or []):
             check("reference", condition["reference"], f"{label}.when[{position}].reference")
+            check_operation(condition, f"{label}.when[{position}]")
         for source_index, match in enumerate(route["sources"]):
             check("source", match["source"], f"{label}.sources[{source_index}].source")
             for position, condition in enumerate(match.get("when") or []):
-                check(
-                    "reference", condition["reference"], f"{label}.sources[{source_index}].when[{position}].reference"
-                )
+                where = f"{label}.sources[{source_index}].when[{position}]"
+                check("reference", condition["reference"], f"{where}.reference")
+                check_operation(condition, where)
     names = [route["name"] for route in raw["routes"]]
     for duplicate in sorted({name for name in names if names.count(name) > 1}):
         problems.append(f"routes: the name {duplicate!r} is used twice; route names must be unique in a stack")
@@ -302,11 +366,21 @@ def route_config_problems(raw: dict[str, Any]) -> list[str]:
     return _schema_problems(raw, ROUTE_CONFIG_SCHEMA) or _reference_problems(raw)
 
 
-def route_vocabulary(raw: dict[str, Any]) -> RouteVocabulary:
-    return RouteVocabulary(
-        references=dict(raw.get("references") or {}),
-        escalation_paths=dict(raw.get("escalationPaths") or {}),
-        slack_channels=dict(raw.get("slackChannels") or {}),
+def name_tables(raw: dict[str, Any]) -> NameTables:
+    def lookup(entry: dict[str, Any]) -> Lookup:
+        return Lookup(entry.get("name"), entry.get("id"))
+
+    return NameTables(
+        alert_sources={key: lookup(entry) for key, entry in (raw.get("alertSources") or {}).items()},
+        references={
+            key: ReferenceDecl(entry.get("attribute"), entry.get("id"), entry.get("subject"))
+            for key, entry in (raw.get("references") or {}).items()
+        },
+        escalation_paths={key: lookup(entry) for key, entry in (raw.get("escalationPaths") or {}).items()},
+        slack_channels={
+            key: entry["id"] if isinstance(entry, dict) else entry
+            for key, entry in (raw.get("slackChannels") or {}).items()
+        },
     )
 
 
@@ -340,10 +414,9 @@ def parse_settings(stack: str, raw: dict[str, Any]) -> StackSettings:
     return StackSettings(
         stack=stack,
         environment=raw["environment"],
-        alert_sources={key: SourceRef(value["name"], value.get("id")) for key, value in raw["alertSources"].items()},
+        names=name_tables(raw),
         alertmanager_source=raw["alertmanagerSource"],
         checkly_source=raw["checklySource"],
-        vocabulary=route_vocabulary(raw),
         routes=route_declarations(raw),
         aws_account_id=raw["aws"]["accountId"],
         aws_region=raw["aws"].get("region", "us-east-1"),

@@ -8,9 +8,10 @@ import pulumi
 
 from components.alert_routing import AlertRouting, AlertRoutingArgs
 from components.alert_source_secret import AlertSourceSecret, AlertSourceSecretArgs, alertmanager_receiver
+from components.names import Resolved, needed, resolve
 from components.settings import StackSettings, parse_settings
-from providers.alert_sources import find_alert_sources
-from providers.http import Credentials
+from providers.directory import ApiKeyError, check_api_key, fetch_directory, open_api, source_info
+from providers.http import Credentials, IncidentIoError
 
 TEXT_KEYS = ("environment", "alertmanagerSource", "checklySource")
 OBJECT_KEYS = (
@@ -36,22 +37,40 @@ def read_settings() -> StackSettings:
 
 
 def incident_io_credentials() -> Credentials:
-    # The program reads alert sources while it runs (preview included), with the same key the
-    # provider uses: stack config first, then the environment.
+    # The program checks the key and looks names up while it runs (preview included), with the same
+    # key the provider uses: stack config first, then the environment.
     config = pulumi.Config("incidentio")
     return Credentials.resolve(config.get("apiKey"), config.get("apiUrl"))
 
 
+def resolve_names(settings: StackSettings) -> Resolved:
+    """Check the key, then resolve every name in the config: one list per kind, before any resource."""
+    try:
+        api = open_api(incident_io_credentials())
+    except IncidentIoError as error:
+        raise pulumi.RunError(f"stack {settings.stack!r}: {error}") from None
+    try:
+        check_api_key(api)
+        kinds = needed(settings.names)
+        directory = fetch_directory(
+            api, sources=kinds.sources, attributes=kinds.attributes, escalation_paths=kinds.escalation_paths
+        )
+        return resolve(settings.names, directory)
+    except (ApiKeyError, IncidentIoError) as error:
+        # A clear stop, without a stack trace: the message says what to fix.
+        raise pulumi.RunError(f"stack {settings.stack!r}: {error}") from None
+    finally:
+        api.client.close()
+
+
 def build_stack(settings: StackSettings) -> None:
-    sources = find_alert_sources(
-        incident_io_credentials(), {key: (ref.name, ref.id) for key, ref in settings.alert_sources.items()}
-    )
-    alertmanager = sources[settings.alertmanager_source]
-    checkly = sources[settings.checkly_source]
+    resolved = resolve_names(settings)
+    alertmanager = source_info(resolved.sources[settings.alertmanager_source])
+    checkly = source_info(resolved.sources[settings.checkly_source])
 
     routing = AlertRouting(
         settings.environment,
-        AlertRoutingArgs(settings=settings, source_ids={key: source.id for key, source in sources.items()}),
+        AlertRoutingArgs(routes=settings.routes, vocabulary=resolved.vocabulary, source_ids=resolved.source_ids),
     )
     secret = AlertSourceSecret(
         settings.environment,

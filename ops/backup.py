@@ -26,7 +26,7 @@ def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     progress = Progress()
     # Checked before fetching too, so a wrong DIR fails in a second rather than after the download.
-    snapshot.check_replaceable(args.directory.absolute())
+    snapshot.check_writable(args.directory.absolute())
     taken = snapshot.take(connect(), progress)
     snapshot.write(taken, args.directory)
     print(f"backed up {len(taken.routes)} alert routes and {len(taken.sources)} alert sources to {args.directory}")

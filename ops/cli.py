@@ -8,7 +8,15 @@ from collections.abc import Callable
 from typing import NoReturn, TextIO
 
 from providers.api import IncidentIoApi
-from providers.http import API_URL_ENV, DEFAULT_API_URL, TOKEN_ENV, ApiClient, Credentials, IncidentIoError
+from providers.http import (
+    API_URL_ENV,
+    DEFAULT_API_URL,
+    TOKEN_ENV,
+    ApiClient,
+    Credentials,
+    IncidentIoError,
+    InvalidApiUrlError,
+)
 
 # Exit codes, the same for every command (README: "Operations").
 EXIT_OK = 0
@@ -45,7 +53,10 @@ def connect() -> IncidentIoApi:
     credentials = Credentials.resolve(None, None)
     if not credentials.api_key:
         raise InputError(f"{TOKEN_ENV} is not set: export {TOKEN_ENV}=inc_... (an incident.io API key) and run again")
-    return IncidentIoApi(ApiClient(credentials))
+    try:
+        return IncidentIoApi(ApiClient(credentials))
+    except InvalidApiUrlError as error:
+        raise InputError(str(error)) from None
 
 
 class Progress:

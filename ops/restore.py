@@ -26,9 +26,10 @@ from ops.cli import (
     connect,
     run,
 )
-from providers.alert_route_spec import field_differences, from_live, normalize, same_spec, validation_errors
+from providers.alert_route_spec import from_live, normalize, validation_errors
 from providers.api import IncidentIoApi, JsonDict, is_version_conflict
 from providers.http import IncidentIoError, NotFoundError, ResponseLostError
+from providers.route_compare import differences, fingerprint, fingerprint_changes, same_spec
 
 
 class Action(enum.Enum):
@@ -164,8 +165,8 @@ def describe(plans: list[RoutePlan], unknown: list[str]) -> list[str]:
             lines.append(f"{title} ({where}): unchanged")
             continue
         lines.append(f"{title} ({where}): update, version {plan.live['version']} -> {int(plan.live['version']) + 1}")
-        for path, live_value, backup_value in field_differences(from_live(plan.live), plan.spec):
-            lines.append(f"    {path}: {_shown(live_value)} -> {_shown(backup_value)}")
+        for difference in differences(plan.spec, from_live(plan.live)):
+            lines.append(f"    {difference.path}: {_shown(difference.live)} -> {_shown(difference.declared)}")
     if unknown:
         lines.append(f"Live routes not in the backup, left alone: {', '.join(unknown)}")
     counts = {action: sum(1 for plan in plans if plan.action is action) for action in Action}
@@ -187,7 +188,7 @@ def apply(api: IncidentIoApi, plan: RoutePlan) -> Outcome:
         raise RestoreConflictError("deleted in incident.io after the plan was shown; run restore again") from None
     if same_spec(plan.spec, from_live(current)):
         return Outcome(plan, True, "already as in the backup")
-    if not same_spec(from_live(plan.live), from_live(current)):
+    if _edited(plan.live, current):
         raise RestoreConflictError(_edited_message(plan.live, current))
     try:
         updated = api.update_route(plan.live_id, plan.spec, int(current["version"]) + 1)
@@ -201,8 +202,16 @@ def apply(api: IncidentIoApi, plan: RoutePlan) -> Outcome:
     return Outcome(plan, True, f"restored, now version {updated['version']}")
 
 
+def _edited(seen: JsonDict, current: JsonDict) -> bool:
+    """Someone wrote the route since it was read, and changed it (a save that changed nothing moves
+    the version too)."""
+    return seen.get("version") != current.get("version") and fingerprint(from_live(seen)) != fingerprint(
+        from_live(current)
+    )
+
+
 def _edited_message(seen: JsonDict, current: JsonDict) -> str:
-    fields = ", ".join(path for path, _, _ in field_differences(from_live(seen), from_live(current)))
+    fields = ", ".join(fingerprint_changes(fingerprint(from_live(seen)), fingerprint(from_live(current))))
     return (
         f"someone changed it in incident.io while the restore ran (version {seen['version']} became "
         f"{current['version']}; changed: {fields or 'nothing visible'}). Their change was NOT overwritten; "

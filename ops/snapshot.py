@@ -147,6 +147,17 @@ def check_replaceable(directory: Path) -> None:
     _read_index(directory)
 
 
+def check_writable(directory: Path) -> None:
+    """DIR may be replaced, and its parent exists or can be made."""
+    check_replaceable(directory)
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"{directory}: cannot create the backup directory here ({error.strerror})") from None
+    if not os.access(directory.parent, os.W_OK):
+        raise InputError(f"{directory}: {directory.parent} is not writable; choose another directory")
+
+
 def _write_file(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as handle:
@@ -158,9 +169,11 @@ def _write_file(path: Path, text: str) -> None:
 def write(snapshot: Snapshot, directory: Path) -> None:
     """Write the backup beside `directory`, then swap it in. On any failure `directory` is untouched."""
     directory = directory.absolute()
-    check_replaceable(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{directory.name}-", dir=directory.parent))
+    check_writable(directory)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".tmp-{directory.name}-", dir=directory.parent))
+    except OSError as error:
+        raise OperationError(f"{directory}: cannot write the backup ({error.strerror}); nothing was changed") from None
     try:
         index = _index(snapshot)
         for kind, objects in ((ROUTES, snapshot.routes), (SOURCES, snapshot.sources)):
@@ -168,6 +181,11 @@ def write(snapshot: Snapshot, directory: Path) -> None:
                 _write_file(staging / _file_name(kind, object_), _dumps(object_))
         _write_file(staging / INDEX, _dumps(index))
         _swap_in(staging, directory)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise OperationError(
+            f"{directory}: writing the backup failed ({error.strerror}); the previous backup is unchanged"
+        ) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -1,15 +1,17 @@
-"""The alert route spec: the v2 create payload, validated, normalised and compared.
+"""The alert route spec: the v2 create payload, validated, normalised, and read back from answers.
 
-The API answers in a richer shape than it accepts (conditions come back as `subject: {label,
-reference}`, bindings with labels, fields we never sent). `from_live` projects an answer back onto
-the payload schema, and `canonical` removes what carries no meaning, so that "desired == live"
-is a plain equality.
+Validation is the SDK's payload schema (providers/schemas/, generated from the official SDK) plus
+what the schema cannot say and the API refuses: an empty name, a condition subject in a form the
+engine does not have, an operation the engine does not have. Comparison lives in
+providers.route_compare.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -21,10 +23,27 @@ JsonDict = dict[str, Any]
 # Where the answer has an object and the payload a string, the string is this member of the object.
 _SCALAR_FROM_OBJECT = ("reference", "value")
 
-# Fields the server fills in with a default when they are not sent. Absent and default mean the same.
-_SERVER_DEFAULTS: dict[tuple[str, ...], Any] = {
-    ("incident_config", "auto_relate_grouped_alerts"): False,
+# Engine operations found in incident.io's own material (docs/api-behaviour.md, "Operations"), with
+# whether they take a value. Anything else is refused at check, before the API sees it.
+OPERATIONS_WITH_VALUES = frozenset({"one_of", "contains_one_of", "contains", "name_contains", "is"})
+OPERATIONS_WITHOUT_VALUES = frozenset({"is_set", "is_not_set", "is_active"})
+OPERATIONS = OPERATIONS_WITH_VALUES | OPERATIONS_WITHOUT_VALUES
+
+# What the engine stores for an operation on a subject of a given type, where that is another name
+# (incident.io's Terraform provider, internal/provider/models/engine.go, ONC-12602).
+_STORED_ALIASES = {
+    "String": {"one_of": "contains_one_of"},
+    "Link": {"one_of": "contains_one_of"},
+    "TemplatedText": {"one_of": "contains_one_of"},
+    "CatalogEntry": {"contains": "name_contains"},
 }
+
+# `alert.attributes.<attribute id>`, `alert.title`, `expressions["<reference>"]`, each optionally
+# navigated further with `.member`.
+_ATTRIBUTE_SUBJECT = re.compile(r"^alert\.attributes\.[0-9A-Z]{26}(\.[a-z_][a-z0-9_]*)*$")
+_EXPRESSION_SUBJECT = re.compile(r'^expressions\["[^"\]]+"\](\.[a-z_][a-z0-9_]*)*$')
+_DOTTED_SUBJECT = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+$")
+_BRACKETED_ATTRIBUTE = re.compile(r'^alert\.attributes\["([^"\]]*)"\]')
 
 
 @cache
@@ -47,7 +66,7 @@ def format_path(parts: list[Any] | tuple[Any, ...], root: str = "spec") -> str:
 
 
 def validation_errors(spec: Any, *, skip_value: object = None) -> list[tuple[str, str]]:
-    """(property path, reason) for each problem; empty when the spec is a valid create payload.
+    """(property path, reason) for each problem; empty when the API would accept the spec.
 
     `skip_value` marks values not known yet (during preview); errors about them are left out.
     """
@@ -58,6 +77,10 @@ def validation_errors(spec: Any, *, skip_value: object = None) -> list[tuple[str
         if skip_value is not None and error.instance == skip_value:
             continue
         errors.append((format_path(list(error.absolute_path)), _reason(error)))
+    if isinstance(spec.get("name"), str) and not spec["name"].strip():
+        errors.append(("spec.name", "must not be empty: incident.io shows routes by name"))
+    for parts, condition in _conditions(spec, []):
+        errors.extend(_condition_errors(condition, parts, skip_value))
     return errors
 
 
@@ -69,6 +92,92 @@ def _reason(error: jsonschema.ValidationError) -> str:
     if error.validator == "required":
         return error.message
     return f"{error.message} (expected {error.validator} {error.validator_value!r})"
+
+
+def _conditions(value: Any, parts: list[Any]) -> Iterator[tuple[list[Any], JsonDict]]:
+    """Every condition anywhere in a spec (route, sources, channels, incidents, expressions)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "conditions" and isinstance(item, list):
+                for index, condition in enumerate(item):
+                    if isinstance(condition, dict):
+                        yield [*parts, key, index], condition
+            else:
+                yield from _conditions(item, [*parts, key])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _conditions(item, [*parts, index])
+
+
+def _condition_errors(condition: JsonDict, parts: list[Any], skip_value: object) -> list[tuple[str, str]]:
+    errors = []
+    subject, operation = condition.get("subject"), condition.get("operation")
+    if isinstance(subject, str) and subject != skip_value:
+        problem = subject_problem(subject)
+        if problem:
+            errors.append((format_path([*parts, "subject"]), problem))
+    if isinstance(operation, str) and operation != skip_value:
+        bindings = condition.get("param_bindings")
+        if operation not in OPERATIONS:
+            errors.append((format_path([*parts, "operation"]), operation_problem(operation)))
+        elif operation in OPERATIONS_WITHOUT_VALUES and bindings:
+            errors.append((format_path([*parts, "param_bindings"]), f"must be empty: {operation!r} takes no value"))
+        elif operation in OPERATIONS_WITH_VALUES and isinstance(bindings, list) and not bindings:
+            errors.append(
+                (format_path([*parts, "param_bindings"]), f"needs the value(s) to compare with for {operation!r}")
+            )
+    return errors
+
+
+def subject_problem(subject: str) -> str | None:
+    """Why the engine would refuse this condition subject, or None."""
+    bracketed = _BRACKETED_ATTRIBUTE.match(subject)
+    if bracketed:
+        return (
+            f"{subject!r} is not a subject the engine has: an alert attribute is "
+            f'alert.attributes.<attribute id> (e.g. alert.attributes.01H...), not alert.attributes["..."]; '
+            'brackets are only for expressions["..."]'
+        )
+    if subject.startswith("alert.attributes."):
+        if not _ATTRIBUTE_SUBJECT.match(subject):
+            return (
+                f"{subject!r}: an alert attribute subject is alert.attributes.<attribute id>, where the id is the "
+                "attribute's 26-character id (GET /v2/alert_attributes), not its name"
+            )
+        return None
+    if _EXPRESSION_SUBJECT.match(subject) or _DOTTED_SUBJECT.match(subject):
+        return None
+    return (
+        f"{subject!r} is not a subject the engine has: use alert.attributes.<attribute id>, alert.title, or "
+        'expressions["<reference>"]'
+    )
+
+
+def operation_problem(operation: str) -> str:
+    hint = " (for 'label missing' the engine's operation is 'is_not_set')" if operation == "is_blank" else ""
+    return (
+        f"{operation!r} is not an engine operation{hint}; known: {', '.join(sorted(OPERATIONS))}. "
+        "To see what a condition built in the incident.io dashboard stores, export the route "
+        "(contrib/export-incident-io.sh)"
+    )
+
+
+def _type_family(subject_type: str) -> str:
+    return subject_type.split("[", 1)[0]
+
+
+def stored_operation(operation: str, subject_type: str) -> str:
+    """The name the engine stores `operation` under for a subject of this type (`String`,
+    `CatalogEntry["..."]`, as GET /v2/alert_attributes gives it)."""
+    return _STORED_ALIASES.get(_type_family(subject_type), {}).get(operation, operation)
+
+
+def declared_operation(stored: str, subject_type: str) -> str:
+    """The everyday name of a stored operation: `contains_one_of` on a text subject is `one_of`."""
+    for alias, canonical in _STORED_ALIASES.get(_type_family(subject_type), {}).items():
+        if canonical == stored:
+            return alias
+    return stored
 
 
 def normalize(value: Any) -> Any:
@@ -84,9 +193,15 @@ def normalize(value: Any) -> Any:
 
 
 def from_live(route: JsonDict) -> JsonDict:
-    """Project an AlertRouteV2 answer onto the create payload's shape."""
+    """An AlertRouteV2 answer as a create payload that means the same route.
+
+    The answer's shape is projected onto the payload's (labels and server-owned fields dropped,
+    `{label, reference}` objects to their reference). Two echoes are dropped because sending them
+    back would say something the route does not: the `users` binding the API repeats beside an
+    escalation path target, and a channel target with an empty binding (an unset target).
+    """
     schema = payload_schema()
-    projected: JsonDict = _project(route, schema, schema)
+    projected: JsonDict = _without_echoes(_project(route, schema, schema))
     return projected
 
 
@@ -106,61 +221,20 @@ def _project(value: Any, node: JsonDict, schema: JsonDict) -> Any:
     return value
 
 
-def canonical(spec: Any) -> Any:
-    """The spec with empty values and server defaults removed, for comparison only."""
-    return _canonical(normalize(spec), ())
+def _empty_binding(binding: Any) -> bool:
+    return not isinstance(binding, dict) or (not binding.get("value") and not binding.get("array_value"))
 
 
-def _canonical(value: Any, path: tuple[str, ...]) -> Any:
-    if isinstance(value, dict):
-        result = {}
-        for key, item in value.items():
-            item = _canonical(item, (*path, key))
-            if item is None or item == [] or item == {}:
-                continue
-            default_path = (*path, key)
-            if default_path in _SERVER_DEFAULTS and _SERVER_DEFAULTS[default_path] == item:
-                continue
-            result[key] = item
-        return result
-    if isinstance(value, list):
-        return [_canonical(item, path) for item in value]
-    return value
-
-
-def same_spec(desired: Any, live: Any) -> bool:
-    return bool(canonical(desired) == canonical(live))
-
-
-def changed_fields(desired: Any, live: Any) -> list[str]:
-    """Top-level spec fields that differ, for messages."""
-    wanted, actual = canonical(desired), canonical(live)
-    keys = sorted(set(wanted) | set(actual))
-    return [key for key in keys if wanted.get(key) != actual.get(key)]
-
-
-def field_differences(old: Any, new: Any) -> list[tuple[str, Any, Any]]:
-    """(path, old value, new value) for each leaf that differs, after canonicalisation.
-
-    Lists of the same length are compared item by item; otherwise the whole list is one change.
-    A value that is absent on one side is reported as None.
-    """
-    return _differences(canonical(old), canonical(new), [])
-
-
-def _differences(old: Any, new: Any, path: list[Any]) -> list[tuple[str, Any, Any]]:
-    if old == new:
-        return []
-    if isinstance(old, dict) and isinstance(new, dict):
-        return [
-            difference
-            for key in sorted(set(old) | set(new))
-            for difference in _differences(old.get(key), new.get(key), [*path, key])
-        ]
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [
-            difference
-            for index, (old_item, new_item) in enumerate(zip(old, new, strict=True))
-            for difference in _differences(old_item, new_item, [*path, index])
-        ]
-    return [(format_path(path, root="").removeprefix("."), old, new)]
+def _without_echoes(payload: JsonDict) -> JsonDict:
+    escalation = payload.get("escalation_config")
+    if isinstance(escalation, dict):
+        for target in escalation.get("escalation_targets") or []:
+            if isinstance(target, dict) and target.get("escalation_paths") and "users" in target:
+                del target["users"]
+    for channel in payload.get("channel_config") or []:
+        if not isinstance(channel, dict):
+            continue
+        for kind in ("slack_targets", "ms_teams_targets"):
+            if kind in channel and _empty_binding((channel[kind] or {}).get("binding")):
+                del channel[kind]
+    return payload

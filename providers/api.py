@@ -6,13 +6,22 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from providers.alert_route_spec import from_live, same_spec
+from providers.alert_route_spec import from_live
 from providers.http import ApiClient, IncidentIoError, NotFoundError
+from providers.route_compare import same_spec
 
 JsonDict = dict[str, Any]
 
 ROUTES = "/v2/alert_routes"
 SOURCES = "/v2/alert_sources"
+ATTRIBUTES = "/v2/alert_attributes"
+ESCALATION_PATHS = "/v2/escalation_paths"
+MANAGED_RESOURCES = "/v2/managed_resources"
+IDENTITY = "/v1/identity"
+# managed_resources_v2 (SDK docstring): this annotation sets `managed_by` to `external`, which the
+# dashboard shows as managed elsewhere.
+MANAGED_EXTERNALLY = "incident.io/is-managed-externally"
+SOURCE_URL_ANNOTATION = "incident.io/source-url"
 
 
 def is_version_conflict(error: IncidentIoError) -> bool:
@@ -77,6 +86,15 @@ class IncidentIoApi:
             return False
         return True
 
+    def claim_route(self, route_id: str, source_url: str | None) -> JsonDict:
+        """Record the route as managed outside the dashboard (POST /v2/managed_resources)."""
+        annotations = {MANAGED_EXTERNALLY: "true"}
+        if source_url:
+            annotations[SOURCE_URL_ANNOTATION] = source_url
+        payload = {"resource_type": "alert_route", "resource_id": route_id, "annotations": annotations}
+        body: JsonDict = self.client.request("POST", MANAGED_RESOURCES, json=payload)["managed_resource"]
+        return body
+
     # Alert sources
     def list_sources(self) -> Iterator[JsonDict]:
         # Unlike routes, the sources list is not paginated: one answer holds them all.
@@ -88,3 +106,16 @@ class IncidentIoApi:
         source: JsonDict = self.client.get(_item(SOURCES, source_id))["alert_source"]
         self.client.redact.add(source.get("secret_token"))
         return source
+
+    # What names resolve against
+    def list_alert_attributes(self) -> list[JsonDict]:
+        # Not paginated: one answer holds them all (alert_attributes_v2 list in the SDK).
+        attributes: list[JsonDict] = self.client.get(ATTRIBUTES).get("alert_attributes") or []
+        return attributes
+
+    def list_escalation_paths(self) -> Iterator[JsonDict]:
+        return self.client.paginate(ESCALATION_PATHS, "escalation_paths", page_size=25)
+
+    def identity(self) -> JsonDict:
+        body: JsonDict = self.client.get(IDENTITY)["identity"]
+        return body

@@ -11,9 +11,11 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
 DEFAULT_API_URL = "https://api.incident.io"
@@ -25,7 +27,11 @@ DEFAULT_TIMEOUT = (5.0, 30.0)
 # Attempts after the first; with the backoff and Retry-After cap below, one call gives up after
 # at most about MAX_RETRIES * (read timeout + MAX_RETRY_AFTER_SECONDS) seconds.
 MAX_RETRIES = 5
-MAX_RETRY_AFTER_SECONDS = 30
+# incident.io limits each key to 1200 requests a minute (api-docs.incident.io, "Rate Limits"): a
+# 429's Retry-After is at most the rest of that minute.
+MAX_RETRY_AFTER_SECONDS = 60
+# A Retry-After we cannot read: wait this long (incident.io's Terraform client waits 10 s).
+UNREADABLE_RETRY_AFTER_SECONDS = 10.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_PAGE_SIZE = 100
 
@@ -59,6 +65,10 @@ class AuthenticationError(IncidentIoError):
     pass
 
 
+class InvalidApiUrlError(IncidentIoError):
+    """The configured API base URL cannot be an incident.io API URL."""
+
+
 class ResponseLostError(IncidentIoError):
     """The request may have reached the server, but no usable answer came back."""
 
@@ -70,6 +80,18 @@ class _RetryPolicy(Retry):
         if method.upper() == "POST" and status_code == 429:
             return bool(self.total)
         return super().is_retry(method, status_code, has_retry_after)
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        try:
+            seconds = super().parse_retry_after(retry_after)
+        except InvalidHeader:
+            return UNREADABLE_RETRY_AFTER_SECONDS
+        if not retry_after.strip().isdigit():
+            # incident.io sends an HTTP date, which has whole seconds, and our clock may run ahead of
+            # theirs: a date that has (nearly) passed still means "not yet". Like incident.io's own
+            # client, wait at least a second rather than retry at once into another 429.
+            seconds = max(seconds, 1.0)
+        return seconds
 
 
 def _retry_policy(max_retries: int) -> Retry:
@@ -127,6 +149,16 @@ class Redactor:
         return text
 
 
+def _checked_base_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise InvalidApiUrlError(
+            f"the incident.io API URL {url!r} is not an http(s) URL like {DEFAULT_API_URL}: check "
+            f"`incidentio:apiUrl` or {API_URL_ENV}"
+        )
+    return url.rstrip("/")
+
+
 class ApiClient:
     """A small incident.io API client: JSON in and out, errors as IncidentIoError."""
 
@@ -142,7 +174,7 @@ class ApiClient:
                 "no incident.io API key: set the Pulumi config `incidentio:apiKey` "
                 f"(pulumi config set --secret incidentio:apiKey ...) or the {TOKEN_ENV} environment variable"
             )
-        self.base_url = credentials.api_url.rstrip("/")
+        self.base_url = _checked_base_url(credentials.api_url)
         self.redact = Redactor(credentials.api_key)
         self._timeout = timeout
         self._session = requests.Session()

@@ -24,7 +24,7 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime import rpc
 
-from providers.alert_route_spec import changed_fields, from_live, normalize, same_spec, validation_errors
+from providers.alert_route_spec import from_live, normalize, validation_errors
 from providers.api import IncidentIoApi, JsonDict, is_version_conflict
 from providers.http import (
     ApiClient,
@@ -33,10 +33,20 @@ from providers.http import (
     NotFoundError,
     ResponseLostError,
 )
+from providers.route_compare import (
+    changed_fields,
+    fingerprint,
+    fingerprint_changes,
+    reconcile,
+    same_spec,
+)
 
 CONFIG_API_KEY = "incidentio:apiKey"
 CONFIG_API_URL = "incidentio:apiUrl"
-INPUT_KEYS = frozenset({"spec"})
+CONFIG_CLAIM_ROUTES = "incidentio:claimRoutes"
+CONFIG_SOURCE_URL = "incidentio:sourceUrl"
+INPUT_KEYS = frozenset({"spec", "adopt_id"})
+OUTPUT_KEYS = ("version", "fingerprint", "claimed", "claim_error")
 
 
 class AlertRouteError(Exception):
@@ -45,6 +55,14 @@ class AlertRouteError(Exception):
 
 class ConcurrentEditError(AlertRouteError):
     pass
+
+
+def _flag(value: Any, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() not in ("false", "0", "no", "off")
 
 
 class AlertRouteProvider(ResourceProvider):
@@ -60,7 +78,7 @@ class AlertRouteProvider(ResourceProvider):
 
     def __init__(self) -> None:
         super().__init__()
-        self._configured: dict[str, str | None] = {}
+        self._configured: dict[str, Any] = {}
         self._api: IncidentIoApi | None = None
         self._routes_by_name: dict[str, list[str]] | None = None
         self._lock = threading.Lock()
@@ -75,6 +93,8 @@ class AlertRouteProvider(ResourceProvider):
         self._configured = {
             "api_key": req.config.get(CONFIG_API_KEY),
             "api_url": req.config.get(CONFIG_API_URL),
+            "claim_routes": req.config.get(CONFIG_CLAIM_ROUTES),
+            "source_url": req.config.get(CONFIG_SOURCE_URL),
         }
         self._api = None
 
@@ -86,11 +106,18 @@ class AlertRouteProvider(ResourceProvider):
                 self._api = IncidentIoApi(ApiClient(credentials))
             return self._api
 
+    @property
+    def claims_routes(self) -> bool:
+        return _flag(self._configured.get("claim_routes"), default=True)
+
     # Lifecycle
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[CheckFailure] = []
         for key in sorted(set(news) - INPUT_KEYS - {"__provider"}):
-            failures.append(CheckFailure(key, f"unknown input {key!r}; an AlertRoute takes only 'spec'"))
+            failures.append(CheckFailure(key, f"unknown input {key!r}; an AlertRoute takes 'spec' and 'adopt_id'"))
+        adopt_id = news.get("adopt_id")
+        if adopt_id is not None and adopt_id != rpc.UNKNOWN and not (isinstance(adopt_id, str) and adopt_id):
+            failures.append(CheckFailure("adopt_id", "must be the id of a live route (a string) or absent"))
         if "spec" not in news:
             failures.append(CheckFailure("spec", "missing: the alert route spec (v2 create payload) is required"))
             return CheckResult(news, failures)
@@ -102,32 +129,40 @@ class AlertRouteProvider(ResourceProvider):
             failures.append(CheckFailure(path, reason))
         if failures:
             return CheckResult(news, failures)
-        return CheckResult({"spec": normalize(spec)}, [])
+        checked = {"spec": normalize(spec)}
+        if adopt_id is not None:
+            checked["adopt_id"] = adopt_id
+        return CheckResult(checked, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        # `adopt_id` only matters when the route is created: it is never a change by itself.
         changes = "spec" not in olds or not same_spec(news.get("spec"), olds["spec"])
-        return DiffResult(changes=changes, replaces=[], delete_before_replace=False)
+        return DiffResult(changes=changes or self._claim_pending(olds), replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         spec: JsonDict = normalize(props["spec"])
-        adopted = self._adopt_identical(spec)
-        if adopted is not None:
-            return CreateResult(adopted["id"], _outputs(adopted))
-        try:
-            live = self.api.create_route(spec)
-        except ResponseLostError as lost:
-            live = self._recover_lost_create(spec, lost)
+        adopt_id = props.get("adopt_id")
+        live = self._adopt_by_id(adopt_id, spec) if adopt_id else self._adopt_identical(spec)
+        if live is None:
+            try:
+                live = self.api.create_route(spec)
+            except ResponseLostError as lost:
+                live = self._recover_lost_create(spec, lost)
         with self._lock:
-            if self._routes_by_name is not None:
+            if self._routes_by_name is not None and live["id"] not in self._routes_by_name.get(spec["name"], []):
                 self._routes_by_name.setdefault(spec["name"], []).append(live["id"])
-        return CreateResult(live["id"], _outputs(live))
+        return CreateResult(live["id"], self._outputs(live, spec, props, claim=True))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         live = self.api.find_route(id_)
         if live is None:
             # Deleted outside Pulumi: an empty id tells the engine the resource is gone.
             return ReadResult("", {})
-        return ReadResult(live["id"], _outputs(live), {"spec": from_live(live)})
+        # A refresh: the live route in the form the state had, so that only what changed in
+        # incident.io shows as a change. Claims are never made here (refresh and preview read too).
+        outs = self._outputs(live, props.get("spec"), props, claim=False)
+        inputs = {"spec": outs["spec"], **({"adopt_id": props["adopt_id"]} if props.get("adopt_id") else {})}
+        return ReadResult(live["id"], outs, inputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         spec: JsonDict = normalize(news["spec"])
@@ -140,7 +175,7 @@ class AlertRouteProvider(ResourceProvider):
                 "Pulumi. Run `pulumi refresh` to drop it from the state, then `pulumi up` to create it again."
             ) from None
         if same_spec(spec, from_live(live)):
-            return UpdateResult(_outputs(live))
+            return UpdateResult(self._outputs(live, spec, news, claim=True))
         self._refuse_unseen_edit(id_, name, olds, live)
         try:
             updated = self.api.update_route(id_, spec, int(live["version"]) + 1)
@@ -150,30 +185,72 @@ class AlertRouteProvider(ResourceProvider):
             current = self.api.get_route(id_)
             if same_spec(spec, from_live(current)):
                 # Our own earlier attempt went through; its answer was lost.
-                return UpdateResult(_outputs(current))
+                return UpdateResult(self._outputs(current, spec, news, claim=True))
+            changed = fingerprint_changes(fingerprint(from_live(live)), fingerprint(from_live(current)))
             raise ConcurrentEditError(
                 f"alert route {name!r} ({id_}) was edited by someone else while Pulumi was updating it "
                 f"(version {live['version']} became {current.get('version')}; changed fields: "
-                f"{', '.join(changed_fields(from_live(live), from_live(current))) or 'none visible'}). "
+                f"{', '.join(changed) or 'none visible'}). "
                 "Nothing was overwritten. Run `pulumi refresh` to see their change, then `pulumi up`."
             ) from None
-        return UpdateResult(_outputs(updated))
+        return UpdateResult(self._outputs(updated, spec, news, claim=True))
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
         self.api.delete_route(id_)
 
     # Helpers
+    def _claim_pending(self, olds: dict[str, Any]) -> bool:
+        return self.claims_routes and "spec" in olds and olds.get("claimed") is not True
+
+    def _outputs(self, live: JsonDict, declared: Any, props: dict[str, Any], *, claim: bool) -> dict[str, Any]:
+        payload = from_live(live)
+        outs: dict[str, Any] = {
+            "spec": payload if declared is None else reconcile(payload, normalize(declared)),
+            "version": int(live["version"]),
+            "fingerprint": fingerprint(payload),
+            "claimed": bool(props.get("claimed")),
+            "claim_error": str(props.get("claim_error") or ""),
+        }
+        if props.get("adopt_id"):
+            outs["adopt_id"] = props["adopt_id"]
+        if claim and self.claims_routes:
+            outs["claimed"], outs["claim_error"] = self._claim(str(live["id"]), str(payload.get("name", "")))
+        return outs
+
+    def _claim(self, route_id: str, name: str) -> tuple[bool, str]:
+        """Mark the route as managed outside the dashboard. A failure is reported, never fatal."""
+        try:
+            self.api.claim_route(route_id, self._configured.get("source_url") or None)
+        except IncidentIoError as error:
+            return False, (
+                f"alert route {name!r} ({route_id}) was written but could not be marked as managed by this "
+                f"repository in incident.io ({error}); the next `pulumi up` tries again. "
+                "Set `incidentio:claimRoutes: false` to stop claiming routes."
+            )
+        return True, ""
+
     def _refuse_unseen_edit(self, id_: str, name: str, olds: dict[str, Any], live: JsonDict) -> None:
-        """Stop rather than overwrite a change made in incident.io since Pulumi last looked."""
+        """Stop rather than overwrite a change made in incident.io since Pulumi last looked.
+
+        The version says whether anyone wrote the route; the fingerprint whether they changed it
+        (a save that changed nothing moves the version too).
+        """
         known_version = olds.get("version")
-        if known_version is None or "spec" not in olds:
+        if known_version is None or int(known_version) == int(live["version"]):
             return
-        if int(known_version) == int(live["version"]) or same_spec(olds["spec"], from_live(live)):
+        known = olds.get("fingerprint")
+        if isinstance(known, dict) and known:
+            changed = fingerprint_changes(known, fingerprint(from_live(live)))
+        elif "spec" in olds:
+            changed = changed_fields(olds["spec"], from_live(live))
+        else:
+            return
+        if not changed:
             return
         raise ConcurrentEditError(
             f"alert route {name!r} ({id_}) was changed in incident.io since Pulumi last read it "
             f"(version {int(known_version)} in state, {live['version']} live; changed fields: "
-            f"{', '.join(changed_fields(olds['spec'], from_live(live)))}). Nothing was overwritten. "
+            f"{', '.join(changed)}). Nothing was overwritten. "
             "Run `pulumi refresh` (or `pulumi up --refresh`) to review the change, then `pulumi up`."
         )
 
@@ -187,6 +264,24 @@ class AlertRouteProvider(ResourceProvider):
         with self._lock:
             assert self._routes_by_name is not None
             return list(self._routes_by_name.get(name, []))
+
+    def _adopt_by_id(self, route_id: str, spec: JsonDict) -> JsonDict:
+        """The live route the stack config names with `id:`, when it already is what the config says."""
+        live = self.api.find_route(route_id)
+        if live is None:
+            raise AlertRouteError(
+                f"alert route {spec['name']!r}: the stack config adopts id {route_id}, but incident.io has no route "
+                "with that id. Remove `id:` to create the route, or export the live routes again "
+                "(contrib/export-incident-io.sh) to get their ids."
+            )
+        fields = changed_fields(spec, from_live(live))
+        if fields:
+            raise AlertRouteError(
+                f"alert route {spec['name']!r}: adopting {route_id} would change it (differs in {', '.join(fields)}). "
+                "Adoption only takes over a route as it is: make the stack config say what the live route says "
+                "(contrib/export-incident-io.sh prints it), run `pulumi up`, then change it."
+            )
+        return live
 
     def _adopt_identical(self, spec: JsonDict) -> JsonDict | None:
         """An existing route with this name: adopt it when identical, refuse to duplicate it otherwise."""
@@ -203,7 +298,7 @@ class AlertRouteProvider(ResourceProvider):
             raise AlertRouteError(
                 f"an alert route named {spec['name']!r} already exists in incident.io: {described}. "
                 "Creating another would page twice. To manage the existing route, set its id in the stack "
-                "config (`id:`, adopted with import on the next `up`); or give this route another name."
+                "config (`id:`, adopted on the next `up`); or give this route another name."
             )
         return None
 
@@ -221,15 +316,25 @@ class AlertRouteProvider(ResourceProvider):
             ) from None
 
 
-def _outputs(live: JsonDict) -> dict[str, Any]:
-    return {"spec": from_live(live), "version": int(live["version"])}
-
-
 class AlertRoute(Resource, module="incidentio", name="AlertRoute"):
-    """An incident.io alert route. `spec` is the v2 create payload; outputs: `spec`, `version`."""
+    """An incident.io alert route. Inputs: `spec` (the v2 create payload) and `adopt_id` (a live
+    route to take over on create). Outputs: `spec`, `version`, `fingerprint`, `claimed`, `claim_error`."""
 
     spec: pulumi.Output[dict[str, Any]]
     version: pulumi.Output[int]
+    fingerprint: pulumi.Output[dict[str, str]]
+    claimed: pulumi.Output[bool]
+    claim_error: pulumi.Output[str]
 
-    def __init__(self, name: str, spec: pulumi.Input[dict[str, Any]], opts: pulumi.ResourceOptions | None = None):
-        super().__init__(AlertRouteProvider(), name, {"spec": spec, "version": None}, opts)
+    def __init__(
+        self,
+        name: str,
+        spec: pulumi.Input[dict[str, Any]],
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt_id: str | None = None,
+    ) -> None:
+        props: dict[str, Any] = {"spec": spec, **dict.fromkeys(OUTPUT_KEYS)}
+        if adopt_id:
+            props["adopt_id"] = adopt_id
+        super().__init__(AlertRouteProvider(), name, props, opts)

@@ -10,7 +10,8 @@ from pulumi.dynamic.config import Config
 
 from providers.incident_io import AlertRouteProvider
 from tests.emulator import Emulator, running_emulator
-from tests.emulator.seed import seed_sources
+from tests.emulator.seed import SEVERITY_ATTRIBUTE, seed_directory
+from tests.engine_harness import EngineHost
 
 # Canary credentials: distinctive strings that tests search for wherever they must never appear.
 CANARY_API_KEY = "inc_canary_apikey_7f3a9c1e5b"
@@ -32,7 +33,7 @@ def route_spec(name: str = "Production Warnings", **overrides: Any) -> dict[str,
                     {
                         "conditions": [
                             {
-                                "subject": 'alert.attributes["severity"]',
+                                "subject": f"alert.attributes.{SEVERITY_ATTRIBUTE}",
                                 "operation": "one_of",
                                 "param_bindings": [{"array_value": [{"literal": "warning"}]}],
                             }
@@ -70,13 +71,15 @@ def route_spec(name: str = "Production Warnings", **overrides: Any) -> dict[str,
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
     with running_emulator(api_key=CANARY_API_KEY) as running:
-        seed_sources(running.state, base_url="https://api.incident.io", token_prefix=CANARY_TOKEN_PREFIX)
+        seed_directory(running.state, base_url="https://api.incident.io", token_prefix=CANARY_TOKEN_PREFIX)
         yield running
 
 
-def configured_provider(emulator: Emulator, api_key: str = CANARY_API_KEY) -> AlertRouteProvider:
+def configured_provider(emulator: Emulator, api_key: str = CANARY_API_KEY, **config: str) -> AlertRouteProvider:
+    """A provider configured as the engine configures it, with extra `incidentio:` config keys."""
     provider = AlertRouteProvider()
     raw = {"incidentio:apiKey": api_key, "incidentio:apiUrl": emulator.url}
+    raw.update({f"incidentio:{key}": value for key, value in config.items()})
     provider.configure(ConfigureRequest(Config(raw_config=raw, project_name="unkey-alert-routing")))
     return provider
 
@@ -86,3 +89,13 @@ def provider(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> AlertRouteP
     monkeypatch.delenv("INCIDENT_IO_TOKEN", raising=False)
     monkeypatch.delenv("INCIDENT_IO_API_URL", raising=False)
     return configured_provider(emulator)
+
+
+@pytest.fixture
+def host(emulator: Emulator) -> Iterator[EngineHost]:
+    """The real dynamic provider host, configured with the canary key for the emulator."""
+    engine = EngineHost({"incidentio:apiKey": CANARY_API_KEY, "incidentio:apiUrl": emulator.url})
+    try:
+        yield engine
+    finally:
+        engine.close()

@@ -112,6 +112,9 @@ def shape_errors(model: type, data: Any, path: str = "") -> list[tuple[str, str]
         return [(path or "body", "must be a JSON object")]
     errors: list[tuple[str, str]] = []
     fields = model_fields(model)
+    if not fields:
+        # A map the spec leaves open (annotations): string values under any key.
+        return [(_join(path, key), "must be a string") for key, value in data.items() if not isinstance(value, str)]
     for key in data:
         if key not in fields:
             errors.append((_join(path, key), "unknown field"))

@@ -16,6 +16,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.config import set_all_config
 
 from components.route_compiler import deep_merge
+from tests.emulator.seed import ALERTS_CHANNEL
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "unkey-alert-routing"
@@ -23,23 +24,13 @@ FAKE_ACCOUNT = "123456789012"
 
 # What an operator sets before the first `up`: the "SET-ME" values of the committed stack files.
 OPERATOR_VALUES: dict[str, dict[str, Any]] = {
-    "production": {
-        "references": {
-            "severity": 'alert.attributes["01KSEVERITYATTRIBUTE000000"]',
-            "branch": 'alert.attributes["01KBRANCHATTRIBUTE00000000"]',
-        },
-        "escalationPaths": {"engineering_on_call": "01KENGINEERINGONCALL000000"},
-        "slackChannels": {"alerts": "C0ALERTS01"},
+    stack: {
+        "slackChannels": {"alerts": ALERTS_CHANNEL},
         "aws": {"accountId": FAKE_ACCOUNT},
         "externalSecret": {"storeName": "aws-secrets-manager"},
         "alertmanager": {"name": "kube-prometheus-stack-alertmanager"},
-    },
-    "staging": {
-        "slackChannels": {"alerts": "C0ALERTS01"},
-        "aws": {"accountId": FAKE_ACCOUNT},
-        "externalSecret": {"storeName": "aws-secrets-manager"},
-        "alertmanager": {"name": "kube-prometheus-stack-alertmanager"},
-    },
+    }
+    for stack in ("production", "staging")
 }
 
 
@@ -70,6 +61,8 @@ def _unwrap(value: Any) -> Any:
 class StackRun:
     resources: list[Registered] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    # Outputs the mocked providers add, by resource type (what a real provider would answer).
+    provider_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Registered]:
         return [resource for resource in self.resources if resource.type == type_]
@@ -85,7 +78,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         self.run.resources.append(Registered(args.typ, args.name, args.inputs, args.resource_id or None))
-        state = dict(args.inputs)
+        state = {**args.inputs, **self.run.provider_outputs.get(args.typ, {})}
         if args.typ == "aws:secretsmanager/secret:Secret":
             state["arn"] = f"arn:aws:secretsmanager:us-east-1:{FAKE_ACCOUNT}:secret:{args.inputs['name']}-AbCdEf"
         resource_id = args.resource_id or f"{args.name}-id"
@@ -102,9 +95,10 @@ def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[st
     return deep_merge(raw, prefixed)
 
 
-def run_stack(stack: str, config: dict[str, Any]) -> StackRun:
-    """Run the program once under mocks and return what it registered and exported."""
-    run = StackRun()
+def run_stack(stack: str, config: dict[str, Any], run: StackRun | None = None) -> StackRun:
+    """Run the program once under mocks and return what it registered and exported (into `run`, when
+    given, so that a run that fails can still be asked what it registered)."""
+    run = run or StackRun()
     # Each run gets a fresh event loop, whatever earlier tests did with theirs.
     asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.set_mocks(RecordingMocks(run), project=PROJECT, stack=stack, preview=False)

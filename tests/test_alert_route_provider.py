@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from providers.alert_route_spec import same_spec
 from providers.incident_io import AlertRouteError, AlertRouteProvider, ConcurrentEditError
+from providers.route_compare import same_spec
 from tests.conftest import CANARY_API_KEY, CANARY_TOKEN_PREFIX, configured_provider, route_spec
 from tests.emulator import Emulator, Fault
 from tests.emulator.faults import echoing_error
@@ -161,16 +161,33 @@ def test_create_after_a_failed_run_adopts_the_identical_route(emulator: Emulator
 
 def test_create_refuses_to_duplicate_a_differing_route_of_the_same_name(emulator: Emulator) -> None:
     existing = emulator.state.create_route(route_spec(enabled=False))
-    with pytest.raises(AlertRouteError, match=rf"already exists.*{existing.id}.*enabled.*import"):
+    with pytest.raises(AlertRouteError, match=rf"already exists.*{existing.id}.*enabled.*`id:`"):
         _create(configured_provider(emulator), route_spec())
     assert len(emulator.state.routes) == 1
 
 
-def test_import_by_id_reads_live_spec(provider: AlertRouteProvider, emulator: Emulator) -> None:
+def test_adopting_a_live_route_by_id_writes_nothing_and_has_no_diff(emulator: Emulator) -> None:
     existing = emulator.state.create_route(route_spec())
-    imported = provider.read(existing.id, {})
-    assert imported.id == existing.id
-    assert provider.diff(existing.id, _outs(imported.outs), _checked(provider, route_spec())).changes is False
+    provider = configured_provider(emulator)
+    inputs = {**_checked(provider, route_spec()), "adopt_id": existing.id}
+    created = provider.create(inputs)
+    assert created.id == existing.id
+    assert emulator.state.count("POST", "/v2/alert_routes") == 0 and emulator.state.count("PUT") == 0
+    assert provider.diff(existing.id, _outs(created.outs), inputs).changes is False
+
+
+def test_adopting_a_route_that_says_something_else_changes_nothing(emulator: Emulator) -> None:
+    existing = emulator.state.create_route(route_spec(enabled=False))
+    provider = configured_provider(emulator)
+    with pytest.raises(AlertRouteError, match=rf"adopting {existing.id} would change it \(differs in enabled\)"):
+        provider.create({**_checked(provider, route_spec()), "adopt_id": existing.id})
+    assert emulator.state.routes[existing.id].payload["enabled"] is False
+    assert emulator.state.count("POST", "/v2/alert_routes") == 0 and emulator.state.count("PUT") == 0
+
+
+def test_adopting_an_id_that_does_not_exist_says_what_to_do(provider: AlertRouteProvider) -> None:
+    with pytest.raises(AlertRouteError, match=r"no route with that id.*Remove `id:`"):
+        provider.create({**_checked(provider, route_spec()), "adopt_id": "01KT0000000000000000000999"})
 
 
 def test_route_deleted_outside_pulumi_reads_as_gone(provider: AlertRouteProvider, emulator: Emulator) -> None:
@@ -225,6 +242,37 @@ INVALID_SPECS = {
         "spec.channel_config[0].slack_targets",
     ),
     "spec not an object": ("Production Alerts", "spec"),
+    "empty name": (_invalid(lambda s: s.update(name="  ")), "spec.name"),
+    "attribute subject in brackets": (
+        _invalid(
+            lambda s: s["alert_sources"][0]["condition_groups"][0]["conditions"][0].update(
+                subject='alert.attributes["severity"]'
+            )
+        ),
+        "spec.alert_sources[0].condition_groups[0].conditions[0].subject",
+    ),
+    "attribute subject by name": (
+        _invalid(
+            lambda s: s["alert_sources"][0]["condition_groups"][0]["conditions"][0].update(
+                subject="alert.attributes.severity"
+            )
+        ),
+        "spec.alert_sources[0].condition_groups[0].conditions[0].subject",
+    ),
+    "operation the engine does not have": (
+        _invalid(lambda s: s["alert_sources"][0]["condition_groups"][0]["conditions"][0].update(operation="is_blank")),
+        "spec.alert_sources[0].condition_groups[0].conditions[0].operation",
+    ),
+    "is_not_set with a value": (
+        _invalid(
+            lambda s: s["alert_sources"][0]["condition_groups"][0]["conditions"][0].update(operation="is_not_set")
+        ),
+        "spec.alert_sources[0].condition_groups[0].conditions[0].param_bindings",
+    ),
+    "one_of without a value": (
+        _invalid(lambda s: s["alert_sources"][0]["condition_groups"][0]["conditions"][0].update(param_bindings=[])),
+        "spec.alert_sources[0].condition_groups[0].conditions[0].param_bindings",
+    ),
 }
 
 
@@ -236,6 +284,18 @@ def test_check_rejects_invalid_specs_before_any_request(emulator: Emulator, spec
     assert path in [failure.property for failure in failures]
     assert all(failure.reason for failure in failures)
     assert emulator.state.requests == []
+
+
+def test_check_says_what_to_use_instead(emulator: Emulator) -> None:
+    spec = route_spec()
+    condition = spec["alert_sources"][0]["condition_groups"][0]["conditions"][0]
+    condition.update(subject='alert.attributes["severity"]', operation="is_blank", param_bindings=[])
+    reasons = {
+        failure.property: failure.reason for failure in configured_provider(emulator).check({}, {"spec": spec}).failures
+    }
+    path = "spec.alert_sources[0].condition_groups[0].conditions[0]"
+    assert "alert.attributes.<attribute id>" in reasons[f"{path}.subject"]
+    assert "'is_not_set'" in reasons[f"{path}.operation"]
 
 
 def test_check_reports_unknown_inputs_and_names_known_fields(emulator: Emulator) -> None:

@@ -12,6 +12,7 @@ import requests
 
 from tests.conftest import CANARY_API_KEY, route_spec
 from tests.emulator import Emulator
+from tests.emulator.seed import SEVERITY_ATTRIBUTE
 
 
 def _call(
@@ -53,8 +54,9 @@ def test_create_answers_in_the_response_model_shape(emulator: Emulator) -> None:
     route = sdk.AlertRoutesCreateResultV2.from_dict(response.json()).alert_route
     assert route.version == 1 and route.id
     condition = route.alert_sources[0].condition_groups[0].conditions[0]
-    assert condition.subject.reference == 'alert.attributes["severity"]'
-    assert condition.operation.value == "one_of"
+    assert condition.subject.reference == f"alert.attributes.{SEVERITY_ATTRIBUTE}"
+    assert condition.subject.label == "severity"  # the attribute's name
+    assert condition.operation.value == "contains_one_of"  # what the engine stores for one_of on a String
 
 
 def test_integer_written_as_float_is_rejected_like_go_does(emulator: Emulator) -> None:

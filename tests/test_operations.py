@@ -5,35 +5,24 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from providers.alert_route_spec import from_live, normalize, same_spec
+from providers.alert_route_spec import from_live
+from providers.route_compare import same_spec
+from tests.commands import ROOT, run_command
 from tests.conftest import CANARY_API_KEY, CANARY_TOKEN_PREFIX, route_spec
 from tests.emulator import Emulator, Fault
+from tests.emulator.seed import ALERTS_CHANNEL, runbook_routes
 from tests.emulator.state import EmulatorState
 
-ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = ["backup-incident-io.sh", "restore-incident-io.sh", "export-incident-io.sh"]
-
-
-def run_command(
-    name: str, *args: str | Path, emulator: Emulator, stdin: str = "", api_key: str = CANARY_API_KEY
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "INCIDENT_IO_TOKEN": api_key, "INCIDENT_IO_API_URL": emulator.url}
-    return subprocess.run(  # noqa: S603 - our own scripts, fixed arguments
-        [str(ROOT / "contrib" / name), *map(str, args)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
 
 
 def seed_routes(state: EmulatorState, count: int) -> list[str]:
@@ -298,26 +287,14 @@ def odd_route(source_id: str) -> dict[str, Any]:
 
 @pytest.fixture
 def live_org(emulator: Emulator) -> dict[str, Any]:
-    """The production stack's routes as they would be live, plus one odd route, with the org's labels."""
-    from tests.stack_harness import OPERATOR_VALUES, run_stack, stack_config
+    """The org as it is today (the runbook's six routes, as the dashboard stores them), plus one odd route."""
+    from tests.stack_harness import OPERATOR_VALUES
 
-    values = {**OPERATOR_VALUES["production"], "incidentio:apiKey": CANARY_API_KEY, "incidentio:apiUrl": emulator.url}
-    run = run_stack("production", stack_config("production", values))
-    for resource in run.of_type("pulumi-python:dynamic/incidentio:AlertRoute"):
-        # As the provider's check sends it: the engine hands numbers over as floats.
-        emulator.state.create_route(normalize(resource.plain()["spec"]))
+    for route in runbook_routes():
+        emulator.state.create_route(route)
     emulator.state.create_route(odd_route("01EMU0000000000000000AXIOM"))
-    operator = OPERATOR_VALUES["production"]
-    emulator.state.labels.update(
-        {
-            operator["references"]["severity"]: "Severity",
-            operator["references"]["branch"]: "Branch",
-            operator["escalationPaths"]["engineering_on_call"]: "Engineering On-Call",
-            operator["slackChannels"]["alerts"]: "#alerts",
-        }
-    )
     emulator.state.requests.clear()
-    return values
+    return {**OPERATOR_VALUES["production"], "incidentio:apiKey": CANARY_API_KEY, "incidentio:apiUrl": emulator.url}
 
 
 def test_export_round_trips_through_the_stack(emulator: Emulator, live_org: dict[str, Any]) -> None:
@@ -338,18 +315,25 @@ def test_export_round_trips_through_the_stack(emulator: Emulator, live_org: dict
         "source": "alertmanager",
         "when": [{"reference": "severity", "operation": "one_of", "values": ["critical"]}],
     }
+    assert routes["Unrouted Alerts"]["sources"][0]["when"] == [{"reference": "severity", "operation": "is_not_set"}]
     assert [name for name, route in routes.items() if "raw" in route] == [ODD_ROUTE]
-    assert "raw" in result.stderr and "filled in references.severity" in result.stderr
+    # Names, in the stack files' own form; only the Slack channel was a SET-ME the org could answer.
+    assert exported[f"{PROJECT}:references"] == {
+        "severity": {"attribute": "severity"},
+        "branch": {"attribute": "branch"},
+    }
+    assert exported[f"{PROJECT}:escalationPaths"]["engineering_on_call"] == {"name": "Engineering On-Call"}
+    assert exported[f"{PROJECT}:slackChannels"]["alerts"] == ALERTS_CHANNEL
+    assert "raw" in result.stderr and "filled in slackChannels.alerts" in result.stderr
 
     # Paste the export into the stack file: the program compiles exactly the live routes and adopts them.
-    non_route = {key: value for key, value in live_org.items() if key not in ("references", "escalationPaths")}
-    non_route["slackChannels"] = {}
+    non_route = {key: value for key, value in live_org.items() if key != "slackChannels"}
     config = {**stack_config("production", non_route), **exported}
     run = run_stack("production", config)
     declared = run.of_type("pulumi-python:dynamic/incidentio:AlertRoute")
     assert len(declared) == len(emulator.state.routes)
     for resource in declared:
-        live = emulator.state.routes[str(resource.import_id)]
+        live = emulator.state.routes[str(resource.inputs["adopt_id"])]
         assert same_spec(resource.plain()["spec"], from_live(emulator.state.render_route(live))), live.payload["name"]
 
 
@@ -366,10 +350,10 @@ def test_export_without_a_stack_file_names_things_after_their_labels(
         "Production Warnings",
     ]
     assert config["unkey-alert-routing:alertSources"]["alertmanager_production"] == {
-        "name": "Alertmanager (Production)",
-        "id": "01KHSNW67SZJ1KGWEMA9C0GPT7",
+        "name": "Alertmanager (Production)"
     }
-    assert set(config["unkey-alert-routing:slackChannels"]) == {"alerts"}
+    assert config["unkey-alert-routing:slackChannels"] == {"alerts": ALERTS_CHANNEL}
+    assert config["unkey-alert-routing:escalationPaths"] == {"engineering_on_call": {"name": "Engineering On-Call"}}
     again = run_command("export-incident-io.sh", "--output", output, emulator=emulator)
     assert again.returncode == 2 and "--force" in again.stderr
     nothing = run_command("export-incident-io.sh", "--match", "^No such route", emulator=emulator)
@@ -407,3 +391,113 @@ def test_restore_recreating_a_route_whose_answer_is_lost_creates_it_once(
     assert result.returncode == 0, result.stdout + result.stderr
     assert emulator.state.count("POST") == 1 and len(emulator.state.routes) == 3
     assert "created again with new id" in result.stdout
+
+
+def test_restore_sends_back_what_the_route_says_not_what_the_api_echoed(emulator: Emulator, tmp_path: Path) -> None:
+    ids = {emulator.state.create_route(route).payload["name"]: route for route in runbook_routes()}
+    directory = tmp_path / "backup"
+    assert run_command("backup-incident-io.sh", directory, emulator=emulator).returncode == 0
+    before = live_specs(emulator.state)
+    for route_id, route in list(emulator.state.routes.items()):
+        if route.payload["escalation_config"]["escalation_targets"]:  # echoed under `users` too (B1)
+            emulator.state.delete_route(route_id)
+
+    result = run_command("restore-incident-io.sh", directory, "--yes", emulator=emulator)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Plan: 0 to update, 2 to recreate, 4 unchanged" in result.stdout
+    restored = {spec["name"]: spec for spec in live_specs(emulator.state).values()}
+    for spec in before.values():
+        assert same_spec(spec, restored[spec["name"]]) and same_spec(restored[spec["name"]], spec)
+    assert set(restored) == set(ids)
+
+
+# Mistakes a user makes: a message and the documented exit code, never a traceback
+
+
+def _clean_failure(result: subprocess.CompletedProcess[str], code: int, message: str) -> None:
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_export_with_a_pattern_that_is_not_a_regular_expression(emulator: Emulator) -> None:
+    result = run_command("export-incident-io.sh", "--match", "(", emulator=emulator)
+    _clean_failure(result, 2, "'(' is not a regular expression")
+    assert emulator.state.requests == []
+
+
+def test_export_to_a_directory_that_does_not_exist_fails_before_any_call(emulator: Emulator) -> None:
+    result = run_command("export-incident-io.sh", "--output", "/nonexistent/dir/x.yaml", emulator=emulator)
+    _clean_failure(result, 2, "the directory /nonexistent/dir does not exist")
+    assert emulator.state.requests == []
+
+
+def test_an_api_url_that_is_not_a_url(emulator: Emulator, tmp_path: Path) -> None:
+    result = run_command("backup-incident-io.sh", tmp_path / "b", emulator=emulator, api_url="not-a-url")
+    _clean_failure(result, 2, "'not-a-url' is not an http(s) URL")
+
+
+def test_a_backup_directory_that_cannot_be_created_fails_before_any_call(emulator: Emulator, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    result = run_command("backup-incident-io.sh", tmp_path / "a-file" / "backup", emulator=emulator)
+    _clean_failure(result, 2, "cannot create the backup directory here")
+    assert emulator.state.requests == []
+
+
+def test_the_benchmark_explains_itself() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.provider_benchmark", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0 and "usage:" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_the_emulator_on_a_port_in_use_says_so() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+            [sys.executable, "-m", "tests.emulator", "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    _clean_failure(result, 1, f"cannot listen on 127.0.0.1:{port}")
+
+
+def test_the_emulator_by_hand_serves_todays_org_and_injects_faults(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "tests.emulator", "--port", "0", "--seed", "runbook", "--quiet"]
+    emulator = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [*command, "--fault", "GET:/v2/alert_routes/.*:401:1"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert emulator.stdout is not None
+        url = re.search(r"http://127\.0\.0\.1:\d+", emulator.stdout.readline())
+        assert url, "the emulator did not say where it listens"
+        env = {**os.environ, "INCIDENT_IO_TOKEN": "dev-key", "INCIDENT_IO_API_URL": url.group(0)}
+        backups = [
+            subprocess.run(  # noqa: S603 - our own script, fixed arguments
+                [str(ROOT / "contrib" / "backup-incident-io.sh"), str(tmp_path / "backup")],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=60,
+                check=False,
+            )
+            for _ in range(2)
+        ]
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
+    assert backups[0].returncode == 1 and "HTTP 401" in backups[0].stderr  # the injected fault, once
+    assert backups[1].returncode == 0, backups[1].stderr
+    names = {json.loads(path.read_text())["name"] for path in (tmp_path / "backup" / "alert_routes").iterdir()}
+    assert names == {route["name"] for route in runbook_routes()}

@@ -17,6 +17,7 @@ from providers.incident_io import AlertRouteProvider
 from tests import sdk_oracle
 from tests.conftest import CANARY_API_KEY, CANARY_TOKEN_PREFIX
 from tests.emulator import Emulator
+from tests.emulator.seed import BRANCH_ATTRIBUTE, ENGINEERING_ON_CALL, SEVERITY_ATTRIBUTE
 from tests.stack_harness import OPERATOR_VALUES, StackRun, run_stack, stack_config
 
 ROUTE = "pulumi-python:dynamic/incidentio:AlertRoute"
@@ -107,17 +108,20 @@ def _conditions(spec: dict[str, Any], source_id: str) -> list[tuple[str, str, li
 
 def test_production_conditions_match_the_routes_table(emulator: Emulator) -> None:
     routes = _routes(run_stack("production", _config("production", emulator)))
-    severity = OPERATOR_VALUES["production"]["references"]["severity"]
-    branch = OPERATOR_VALUES["production"]["references"]["branch"]
+    severity = f"alert.attributes.{SEVERITY_ATTRIBUTE}"
+    branch = f"alert.attributes.{BRANCH_ATTRIBUTE}"
     alertmanager = ALERTMANAGER_SOURCE["production"]
-    assert _conditions(routes["Production Alerts"], alertmanager) == [(severity, "one_of", ["critical"])]
+    # "is one of" on a text attribute is what the engine stores as contains_one_of (docs/api-behaviour.md B4).
+    assert _conditions(routes["Production Alerts"], alertmanager) == [(severity, "contains_one_of", ["critical"])]
     # severity=critical applies to the Alertmanager source only
     assert _conditions(routes["Production Alerts"], "01HZ7GE7CASMF15RWV1QFCMKTQ") == []
-    assert _conditions(routes["Production Warnings"], alertmanager) == [(severity, "one_of", ["warning"])]
-    ((subject, operation, values),) = _conditions(routes["Unrouted Alerts"], alertmanager)
-    assert (subject, values) == (severity, []) and operation != "one_of"
+    assert _conditions(routes["Production Warnings"], alertmanager) == [(severity, "contains_one_of", ["warning"])]
+    assert _conditions(routes["Unrouted Alerts"], alertmanager) == [(severity, "is_not_set", [])]
     planetscale = routes["Database Alerts"]["alert_sources"][0]["alert_source_id"]
-    assert _conditions(routes["Database Alerts"], planetscale) == [(branch, "one_of", ["main"])]
+    assert _conditions(routes["Database Alerts"], planetscale) == [(branch, "contains_one_of", ["main"])]
+    for name in ("Production Alerts", "Database Alerts"):
+        (target,) = routes[name]["escalation_config"]["escalation_targets"]
+        assert target == {"escalation_paths": {"array_value": [{"literal": ENGINEERING_ON_CALL}]}}
 
 
 def test_outputs_publish_the_environment_urls_and_no_secret(stack: str, run: StackRun, emulator: Emulator) -> None:
@@ -227,7 +231,8 @@ def test_route_id_in_config_adopts_the_live_route(emulator: Emulator) -> None:
     config = _config("staging", emulator)
     config["unkey-alert-routing:routes"][0]["id"] = "01KSTAGINGROUTE00000000000"
     (route,) = run_stack("staging", config).of_type(ROUTE)
-    assert route.import_id == "01KSTAGINGROUTE00000000000"
+    assert route.inputs["adopt_id"] == "01KSTAGINGROUTE00000000000"
+    assert route.import_id is None  # the engine cannot import dynamic resources (pulumi/pulumi#16175)
 
 
 def test_existing_aws_secret_can_be_adopted(emulator: Emulator) -> None:
@@ -265,8 +270,15 @@ def test_committed_files_name_every_value_still_to_set(stack: str, emulator: Emu
             lambda c: c["unkey-alert-routing:alertSources"]["checkly"].update(name="Checkly (Stagin)"),
             "alertSources.checkly: no alert source named 'Checkly (Stagin)'",
         ),
+        (
+            lambda c: c["unkey-alert-routing:routes"][0]["sources"][0].update(
+                when=[{"reference": "severity", "operation": "is_blank"}]
+            ),
+            "routes[0] (Staging Notifications).sources[0].when[0].operation: 'is_blank' is not an engine operation "
+            "(for 'label missing' the engine's operation is 'is_not_set')",
+        ),
     ],
-    ids=["unknown-source", "typo-key", "unknown-escalation", "source-not-in-incident-io"],
+    ids=["unknown-source", "typo-key", "unknown-escalation", "source-not-in-incident-io", "operation-is-blank"],
 )
 def test_bad_route_config_fails_with_the_route_and_field(emulator: Emulator, mutate: Any, message: str) -> None:
     config = _config("staging", emulator)

@@ -9,6 +9,7 @@ from typing import Any
 
 import incident_io.models as sdk
 
+from tests.emulator.render import checked
 from tests.emulator.state import ApiError, EmulatorState
 from tests.sdk_oracle import shape_errors
 
@@ -23,6 +24,7 @@ class Request:
     query: dict[str, str]
     body: Any
     params: dict[str, str]
+    api_key: str = ""
 
 
 Handler = Callable[[EmulatorState, Request], tuple[int, JsonDict | None]]
@@ -38,28 +40,38 @@ def _validated(model: type, body: Any) -> JsonDict:
     return result
 
 
-def list_routes(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
+def _page(request: Request, items: list[JsonDict], key: str) -> JsonDict:
+    """One page of a cursor-paginated list of items sorted by id."""
     try:
         page_size = int(request.query.get("page_size", "25"))
     except ValueError:
         raise ApiError(400, "invalid_request_error", "page_size must be an integer", field="page_size") from None
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ApiError(422, "validation_error", f"page_size must be between 1 and {MAX_PAGE_SIZE}", field="page_size")
-    routes = state.listed_routes()
     after = request.query.get("after")
     if after:
-        routes = [route for route in routes if route["id"] > after]
-    page = routes[:page_size]
+        items = [item for item in items if item["id"] > after]
+    page = items[:page_size]
     meta: JsonDict = {"page_size": page_size}
-    if len(routes) > page_size:
+    if len(items) > page_size:
         meta["after"] = page[-1]["id"]
-    body = {"alert_routes": page, "pagination_meta": meta}
+    return {key: page, "pagination_meta": meta}
+
+
+def list_routes(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
+    body = _page(request, state.listed_routes(), "alert_routes")
     sdk.AlertRoutesListResultV2.from_dict(body)
     return 200, body
 
 
+def _engine_checked(state: EmulatorState, payload: JsonDict) -> JsonDict:
+    for field, message in state.payload_errors(payload):
+        raise ApiError(422, "validation_error", f"{field}: {message}", field=field, code="invalid_value")
+    return payload
+
+
 def create_route(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
-    payload = _validated(sdk.AlertRoutesCreatePayloadV2, request.body)
+    payload = _engine_checked(state, _validated(sdk.AlertRoutesCreatePayloadV2, request.body))
     route = state.create_route(payload)
     return 201, {"alert_route": state.render_route(route)}
 
@@ -69,7 +81,7 @@ def show_route(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
 
 
 def update_route(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
-    payload = _validated(sdk.AlertRoutesUpdatePayloadV2, request.body)
+    payload = _engine_checked(state, _validated(sdk.AlertRoutesUpdatePayloadV2, request.body))
     route = state.update_route(request.params["id"], payload)
     return 200, {"alert_route": state.render_route(route)}
 
@@ -89,6 +101,28 @@ def show_source(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
     return 200, {"alert_source": state.get_source(request.params["id"])}
 
 
+def list_attributes(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
+    body = {"alert_attributes": [state.attributes[id_] for id_ in sorted(state.attributes)]}
+    return 200, checked(sdk.AlertAttributesListResultV2, body)
+
+
+def list_escalation_paths(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
+    paths = [state.escalation_paths[id_] for id_ in sorted(state.escalation_paths)]
+    return 200, checked(sdk.EscalationsListPathsResultV2, _page(request, paths, "escalation_paths"))
+
+
+def identity(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
+    return 200, checked(sdk.UtilitiesIdentityResultV1, {"identity": state.identities[request.api_key]})
+
+
+def create_managed_resource(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
+    payload = _validated(sdk.ManagedResourcesCreateManagedResourcePayloadV2, request.body)
+    if payload["resource_type"] == "alert_route":
+        state.get_route(payload["resource_id"])
+    record = state.claim(payload["resource_type"], payload["resource_id"], payload["annotations"])
+    return 201, checked(sdk.ManagedResourcesCreateManagedResourceResultV2, {"managed_resource": record})
+
+
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(r"/v2/alert_routes"), list_routes),
     ("POST", re.compile(r"/v2/alert_routes"), create_route),
@@ -97,6 +131,10 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("DELETE", re.compile(r"/v2/alert_routes/(?P<id>[^/]+)"), delete_route),
     ("GET", re.compile(r"/v2/alert_sources"), list_sources),
     ("GET", re.compile(r"/v2/alert_sources/(?P<id>[^/]+)"), show_source),
+    ("GET", re.compile(r"/v2/alert_attributes"), list_attributes),
+    ("GET", re.compile(r"/v2/escalation_paths"), list_escalation_paths),
+    ("GET", re.compile(r"/v1/identity"), identity),
+    ("POST", re.compile(r"/v2/managed_resources"), create_managed_resource),
 ]
 
 

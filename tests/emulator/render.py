@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 import incident_io.models as sdk
 
+from tests.emulator.behaviour import ApiBehaviour, answered
 from tests.sdk_oracle import model_fields, shape_errors
 
 JsonDict = dict[str, Any]
@@ -79,7 +80,7 @@ def _render_value(hint: Any, value: Any, labels: Labels) -> Any:
     return value
 
 
-def _checked(model: type, answer: JsonDict) -> JsonDict:
+def checked(model: type, answer: JsonDict) -> JsonDict:
     errors = shape_errors(model, answer)
     if errors:
         raise AssertionError(f"emulator rendered an answer that is not a valid {model.__name__}: {errors}")
@@ -88,10 +89,18 @@ def _checked(model: type, answer: JsonDict) -> JsonDict:
 
 
 def render_route(
-    payload: JsonDict, *, id_: str, version: int, created_at: str, updated_at: str, labels: Labels
+    payload: JsonDict,
+    *,
+    id_: str,
+    version: int,
+    created_at: str,
+    updated_at: str,
+    labels: Labels,
+    behaviour: ApiBehaviour,
 ) -> JsonDict:
-    data = {**payload, "id": id_, "version": version, "created_at": created_at, "updated_at": updated_at}
-    return _checked(sdk.AlertRouteV2, _render(sdk.AlertRouteV2, data, labels))
+    data = {**answered(payload, behaviour), "id": id_, "version": version, "created_at": created_at}
+    data["updated_at"] = updated_at
+    return checked(sdk.AlertRouteV2, _render(sdk.AlertRouteV2, data, labels))
 
 
 def render_source(
@@ -112,4 +121,4 @@ def render_source(
         },
         **(options or {}),
     }
-    return _checked(sdk.AlertSourceV2, source)
+    return checked(sdk.AlertSourceV2, source)

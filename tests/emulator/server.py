@@ -12,8 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.emulator.behaviour import ApiBehaviour
 from tests.emulator.faults import Fault, FaultPlan
 from tests.emulator.handlers import Request, error_body, resolve
+from tests.emulator.limits import RateLimit
 from tests.emulator.state import ApiError, EmulatorState
 from tests.sdk_oracle import parse_json
 
@@ -47,6 +49,8 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         with state.lock:
             state.requests.append((self.command, split.path))
+        if emulator.latency:
+            time.sleep(emulator.latency)
         request_id = uuid.uuid4().hex
         fault = emulator.faults.take(self.command, split.path)
         if fault is not None:
@@ -61,14 +65,20 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(fault.status, fault_body, fault.headers)
                 return
         try:
-            if self.headers.get("Authorization", "") not in {f"Bearer {key}" for key in state.api_keys}:
+            api_key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            if api_key not in state.identities:
                 raise ApiError(401, "authentication_error", "missing or invalid API key", code="unauthenticated")
+            retry_after = emulator.rate_limit.admit(api_key) if emulator.rate_limit else None
+            if retry_after is not None:
+                error = ApiError(429, "rate_limit_reached", "rate limit reached", code="rate_limit_reached")
+                self._send(429, error_body(error, request_id), {"Retry-After": retry_after})
+                return
             handler, params = resolve(self.command, split.path)
             try:
                 body = parse_json(raw) if raw else None
             except ValueError as exc:
                 raise ApiError(400, "invalid_request_error", f"request body is not valid JSON: {exc}") from None
-            request = Request(self.command, split.path, dict(parse_qsl(split.query)), body, params)
+            request = Request(self.command, split.path, dict(parse_qsl(split.query)), body, params, api_key)
             status, answer = handler(state, request)
         except ApiError as error:
             self._send(error.status, error_body(error, request_id))
@@ -97,10 +107,23 @@ class _Server(ThreadingHTTPServer):
 
 
 class Emulator:
-    def __init__(self, *, api_key: str, port: int = 0, verbose: bool = False) -> None:
-        self.state = EmulatorState(api_keys={api_key})
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        port: int = 0,
+        verbose: bool = False,
+        behaviour: ApiBehaviour | None = None,
+        latency: float = 0.0,
+        rate_limit: RateLimit | None = None,
+    ) -> None:
+        self.state = EmulatorState(behaviour=behaviour or ApiBehaviour())
+        self.state.add_api_key(api_key)
         self.faults = FaultPlan()
         self.verbose = verbose
+        # Seconds before each answer: the real API answers in tens of milliseconds, loopback in one.
+        self.latency = latency
+        self.rate_limit = rate_limit
         self._server = _Server(self, port)
         self._thread: threading.Thread | None = None
 
@@ -128,8 +151,14 @@ class Emulator:
 
 
 @contextlib.contextmanager
-def running_emulator(*, api_key: str) -> Iterator[Emulator]:
-    emulator = Emulator(api_key=api_key).start()
+def running_emulator(
+    *,
+    api_key: str,
+    behaviour: ApiBehaviour | None = None,
+    latency: float = 0.0,
+    rate_limit: RateLimit | None = None,
+) -> Iterator[Emulator]:
+    emulator = Emulator(api_key=api_key, behaviour=behaviour, latency=latency, rate_limit=rate_limit).start()
     try:
         yield emulator
     finally:

@@ -6,14 +6,25 @@ import copy
 import datetime
 import itertools
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.emulator.behaviour import ApiBehaviour, stored
 from tests.emulator.render import render_route, render_source
 
 JsonDict = dict[str, Any]
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 SERVER_OWNED = ("created_at", "updated_at", "version", "id")
+# The roles of a key made the way the runbook says ("View data…", "Create and manage on-call resources").
+RUNBOOK_ROLES = ("viewer", "on_call_editor")
+
+# Engine operations, from incident.io's own material (docs/api-behaviour.md, "Operations").
+OPERATIONS = frozenset(
+    {"one_of", "contains_one_of", "contains", "name_contains", "is", "is_set", "is_not_set", "is_active"}
+)
+# Subjects every alert has, besides its attributes, and their engine types.
+ALERT_SUBJECTS = {"alert.title": "String", "alert.description": "TemplatedText"}
 
 
 class ApiError(Exception):
@@ -50,27 +61,33 @@ class StoredRoute:
     created_at: str
     updated_at: str
 
-    def render(self, labels: dict[str, str]) -> JsonDict:
-        return render_route(
-            self.payload,
-            id_=self.id,
-            version=self.version,
-            created_at=self.created_at,
-            updated_at=self.updated_at,
-            labels=labels,
-        )
-
 
 @dataclass
 class EmulatorState:
-    api_keys: set[str] = field(default_factory=set)
+    # API key -> the identity GET /v1/identity answers for it (UtilitiesIdentityResultV1.identity).
+    identities: dict[str, JsonDict] = field(default_factory=dict)
+    behaviour: ApiBehaviour = field(default_factory=ApiBehaviour)
     routes: dict[str, StoredRoute] = field(default_factory=dict)
     sources: dict[str, JsonDict] = field(default_factory=dict)
+    attributes: dict[str, JsonDict] = field(default_factory=dict)
+    escalation_paths: dict[str, JsonDict] = field(default_factory=dict)
+    # (resource_type, resource_id) -> the managed resource record a claim wrote.
+    managed_resources: dict[tuple[str, str], JsonDict] = field(default_factory=dict)
     # Display names of ids and references in the org (see render.Labels).
     labels: dict[str, str] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    # Keys
+    def add_api_key(self, key: str, *, roles: tuple[str, ...] = RUNBOOK_ROLES, name: str = "Pulumi") -> None:
+        self.identities[key] = {
+            "name": name,
+            "dashboard_url": "https://app.incident.io/unkey",
+            "roles": list(roles),
+            "team_roles": [],
+            "teams": [],
+        }
 
     # Sources
     def add_source(
@@ -94,19 +111,48 @@ class EmulatorState:
             raise ApiError(404, "not_found", f"alert source {source_id} not found", code="not_found")
         return copy.deepcopy(self.sources[source_id])
 
+    # Alert attributes and escalation paths: what condition subjects and escalation targets name
+    def add_attribute(self, *, id_: str, name: str, type_: str = "String", array: bool = False) -> JsonDict:
+        attribute = {"id": id_, "name": name, "type": type_, "array": array, "required": False}
+        self.attributes[id_] = attribute
+        self.labels[f"alert.attributes.{id_}"] = name
+        return attribute
+
+    def add_escalation_path(self, *, id_: str, name: str) -> JsonDict:
+        path = {"id": id_, "name": name, "kind": "standalone", "path": [], "team_ids": []}
+        self.escalation_paths[id_] = path
+        self.labels[id_] = name
+        return path
+
+    def subject_types(self) -> dict[str, str]:
+        types = {f"alert.attributes.{id_}": attribute["type"] for id_, attribute in self.attributes.items()}
+        return {**ALERT_SUBJECTS, **types}
+
     # Routes
     def new_id(self) -> str:
         return _ulid_like(next(self._ids))
 
+    def _stored(self, payload: JsonDict) -> JsonDict:
+        kept = {key: copy.deepcopy(value) for key, value in payload.items() if key not in SERVER_OWNED}
+        return stored(kept, self.behaviour, self.subject_types())
+
     def create_route(self, payload: JsonDict) -> StoredRoute:
         with self.lock:
             now = _now()
-            route = StoredRoute(self.new_id(), _strip_server_owned(payload), 1, 1, now, now)
+            route = StoredRoute(self.new_id(), self._stored(payload), 1, 1, now, now)
             self.routes[route.id] = route
             return route
 
     def render_route(self, route: StoredRoute) -> JsonDict:
-        return route.render(self.labels)
+        return render_route(
+            route.payload,
+            id_=route.id,
+            version=route.version,
+            created_at=route.created_at,
+            updated_at=route.updated_at,
+            labels=self.labels,
+            behaviour=self.behaviour,
+        )
 
     def get_route(self, route_id: str) -> StoredRoute:
         route = self.routes.get(route_id)
@@ -126,7 +172,7 @@ class EmulatorState:
                     field="version",
                     code="invalid_value",
                 )
-            route.payload = _strip_server_owned(payload)
+            route.payload = self._stored(payload)
             route.version = expected
             route.updated_at = _now()
             return route
@@ -156,9 +202,70 @@ class EmulatorState:
             for route in sorted(self.routes.values(), key=lambda r: r.id)
         ]
 
+    # What the API checks in a route payload beyond its shape, before it stores it
+    def payload_errors(self, payload: JsonDict) -> Iterator[tuple[str, str]]:
+        yield from self._target_errors(payload)
+        yield from self._reference_errors(payload)
+
+    @staticmethod
+    def _target_errors(payload: JsonDict) -> Iterator[tuple[str, str]]:
+        escalation = payload.get("escalation_config") or {}
+        for index, target in enumerate(escalation.get("escalation_targets") or []):
+            if target.get("escalation_paths") and target.get("users"):
+                # A target is an escalation path or users, never both ([B1]).
+                yield f"escalation_config.escalation_targets[{index}]", "set escalation_paths or users, not both"
+        for index, channel in enumerate(payload.get("channel_config") or []):
+            for kind in ("slack_targets", "ms_teams_targets"):
+                binding = (channel.get(kind) or {}).get("binding") if kind in channel else None
+                if kind in channel and not (binding or {}).get("value") and not (binding or {}).get("array_value"):
+                    yield f"channel_config[{index}].{kind}.binding", "a channel target needs a channel"
+
+    def _reference_errors(self, payload: JsonDict) -> Iterator[tuple[str, str]]:
+        subjects = self.subject_types()
+        expressions = {str(item.get("reference")) for item in payload.get("expressions") or []}
+        for path, condition in _conditions(payload, ""):
+            subject, operation = condition.get("subject"), condition.get("operation")
+            known_expression = (
+                isinstance(subject, str)
+                and subject.startswith("expressions[")
+                and any(subject.startswith(f'expressions["{reference}"]') for reference in expressions)
+            )
+            if subject not in subjects and not known_expression:
+                yield f"{path}.subject", f"unknown subject {subject!r}: it is not an attribute or field of an alert"
+            if operation not in OPERATIONS:
+                yield f"{path}.operation", f"unknown operation {operation!r}"
+
+    # Managed resources
+    def claim(self, resource_type: str, resource_id: str, annotations: dict[str, str]) -> JsonDict:
+        managed_by = "dashboard"
+        if "incident.io/terraform/version" in annotations:
+            managed_by = "terraform"
+        if "incident.io/is-managed-externally" in annotations:
+            managed_by = "external"
+        record = {
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "annotations": dict(annotations),
+            "managed_by": managed_by,
+        }
+        with self.lock:
+            self.managed_resources[(resource_type, resource_id)] = record
+        return copy.deepcopy(record)
+
     def count(self, method: str, path_prefix: str = "") -> int:
         return sum(1 for m, p in self.requests if m == method and p.startswith(path_prefix))
 
 
-def _strip_server_owned(payload: JsonDict) -> JsonDict:
-    return {key: copy.deepcopy(value) for key, value in payload.items() if key not in SERVER_OWNED}
+def _conditions(value: Any, path: str) -> Iterator[tuple[str, JsonDict]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else key
+            if key == "conditions" and isinstance(item, list):
+                for index, condition in enumerate(item):
+                    if isinstance(condition, dict):
+                        yield f"{here}[{index}]", condition
+            else:
+                yield from _conditions(item, here)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _conditions(item, f"{path}[{index}]")
