@@ -445,7 +445,7 @@ class _FlowList(list[Any]):
 
 
 class _FlowMap(dict[str, Any]):
-    """Written on one line, the way the stack files write conditions."""
+    """Written on one line, the way the stack files write conditions and name entries."""
 
 
 class _Dumper(yaml.SafeDumper):
@@ -479,13 +479,19 @@ def _for_yaml(route: JsonDict) -> JsonDict:
 
 
 def render(result: Export, project: str, api_url: str) -> str:
+    count = len(result.config["routes"])
     header = (
-        f"# Exported by export-incident-io.sh from {api_url}: {len(result.config['routes'])} alert routes.\n"
+        f"# Exported by export-incident-io.sh from {api_url}: {count} alert route{'' if count == 1 else 's'}.\n"
         "# Copy these keys into Pulumi.<stack>.yaml under `config:`, replacing the keys of the same name.\n"
         "# Each route carries its incident.io `id`, so the next `pulumi up` adopts it rather than\n"
         "# creating a second route.\n"
     )
-    config = {**result.config, "routes": [_for_yaml(route) for route in result.config["routes"]]}
+    config: JsonDict = {
+        key: {name: _FlowMap(entry) if isinstance(entry, dict) else entry for name, entry in table.items()}
+        for key, table in result.config.items()
+        if key != "routes"
+    }
+    config["routes"] = [_for_yaml(route) for route in result.config["routes"]]
     document = {"config": {f"{project}:{key}": value for key, value in config.items()}}
     return header + yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
 
