@@ -318,15 +318,17 @@ class _Namer:
         return None if found is None else f"{ATTRIBUTE_SUBJECT}{found}"
 
     @staticmethod
-    def _by_name(item: JsonDict, items: dict[str, JsonDict]) -> JsonDict:
+    def _name_is_unique(item: JsonDict, items: dict[str, JsonDict]) -> bool:
+        return sum(1 for other in items.values() if other.get("name") == item.get("name")) == 1
+
+    def _by_name(self, item: JsonDict, items: dict[str, JsonDict]) -> JsonDict:
         """`{name}` when the name is the org's only one of its kind, else `{name, id}`."""
-        shared = sum(1 for other in items.values() if other.get("name") == item.get("name"))
-        return {"name": item["name"]} if shared == 1 else {"name": item["name"], "id": item["id"]}
+        return {"name": item["name"]} if self._name_is_unique(item, items) else {"name": item["name"], "id": item["id"]}
 
     def _reference(self, subject: str, labels: dict[str, str]) -> str:
         attribute = self.attributes.get(subject.removeprefix(ATTRIBUTE_SUBJECT))
         if subject.startswith(ATTRIBUTE_SUBJECT) and attribute is not None:
-            unique = sum(1 for other in self.attributes.values() if other["name"] == attribute["name"]) == 1
+            unique = self._name_is_unique(attribute, self.attributes)
             entry = {"attribute": attribute["name"]} if unique else {"id": attribute["id"]}
             return self.tables["references"].name(subject, str(attribute["name"]), entry)
         return self.tables["references"].name(subject, labels.get(subject) or subject, {"subject": subject})
@@ -370,7 +372,8 @@ def export(
     listed = [entry for entry in api.list_routes() if match is None or match.search(str(entry.get("name")))]
     if not listed:
         matching = f" matches --match {match.pattern!r}" if match else "s exist"
-        raise NothingToExportError(f"nothing to export: no live alert route{matching}")
+        # Like grep: nothing matched is exit 1 (OperationError), with nothing written.
+        raise OperationError(f"nothing to export: no live alert route{matching}")
     known = {route["name"]: route for route in existing.get("routes") or []}
     routes: list[JsonDict] = []
     payloads: dict[str, JsonDict] = {}
@@ -393,7 +396,7 @@ def export(
             notes.append(f"route {declared['name']}: {', '.join(sorted(raw))} kept in `raw` (no high-level form)")
         routes.append({key: declared[key] for key in _ROUTE_FIELD_ORDER if key in declared})
     if not routes:
-        raise NothingToExportError("nothing to export: every matching route was deleted while the export ran")
+        raise OperationError("nothing to export: every matching route was deleted while the export ran")
     order = {route["name"]: position for position, route in enumerate(existing.get("routes") or [])}
     routes.sort(key=lambda route: (order.get(route["name"], len(order)), route["name"]))
     config: JsonDict = {key: namer.tables[key].table for key in TABLES if namer.tables[key].table}
@@ -415,10 +418,6 @@ def _follow(declared: JsonDict, existing: JsonDict) -> None:
         declared["key"] = existing["key"]
     order = {match.get("source"): index for index, match in enumerate(existing.get("sources") or [])}
     declared["sources"].sort(key=lambda match: order.get(match["source"], len(order)))
-
-
-class NothingToExportError(OperationError):
-    """No live route matched: like grep, that is exit 1, with nothing written."""
 
 
 def _verify(config: JsonDict, directory: Directory, payloads: dict[str, JsonDict]) -> None:

@@ -29,7 +29,7 @@ from ops.cli import (
 from providers.alert_route_spec import from_live, normalize, validation_errors
 from providers.api import IncidentIoApi, JsonDict, is_version_conflict
 from providers.http import IncidentIoError, NotFoundError, ResponseLostError
-from providers.route_compare import differences, fingerprint, fingerprint_changes, same_spec
+from providers.route_compare import changed_between, differences, same_spec
 
 
 class Action(enum.Enum):
@@ -188,8 +188,9 @@ def apply(api: IncidentIoApi, plan: RoutePlan) -> Outcome:
         raise RestoreConflictError("deleted in incident.io after the plan was shown; run restore again") from None
     if same_spec(plan.spec, from_live(current)):
         return Outcome(plan, True, "already as in the backup")
-    if _edited(plan.live, current):
-        raise RestoreConflictError(_edited_message(plan.live, current))
+    edited = _edited_since(plan.live, current)
+    if edited:
+        raise RestoreConflictError(_edited_message(plan.live, current, edited))
     try:
         updated = api.update_route(plan.live_id, plan.spec, int(current["version"]) + 1)
     except IncidentIoError as error:
@@ -198,20 +199,22 @@ def apply(api: IncidentIoApi, plan: RoutePlan) -> Outcome:
         latest = api.get_route(plan.live_id)
         if same_spec(plan.spec, from_live(latest)):
             return Outcome(plan, True, f"restored, now version {latest['version']}")
-        raise RestoreConflictError(_edited_message(current, latest)) from None
+        raise RestoreConflictError(
+            _edited_message(current, latest, changed_between(from_live(current), from_live(latest)))
+        ) from None
     return Outcome(plan, True, f"restored, now version {updated['version']}")
 
 
-def _edited(seen: JsonDict, current: JsonDict) -> bool:
-    """Someone wrote the route since it was read, and changed it (a save that changed nothing moves
-    the version too)."""
-    return seen.get("version") != current.get("version") and fingerprint(from_live(seen)) != fingerprint(
-        from_live(current)
-    )
+def _edited_since(seen: JsonDict, current: JsonDict) -> list[str]:
+    """The fields someone changed since the route was read: none when the version did not move, or
+    when a save changed nothing (that moves the version too)."""
+    if seen.get("version") == current.get("version"):
+        return []
+    return changed_between(from_live(seen), from_live(current))
 
 
-def _edited_message(seen: JsonDict, current: JsonDict) -> str:
-    fields = ", ".join(fingerprint_changes(fingerprint(from_live(seen)), fingerprint(from_live(current))))
+def _edited_message(seen: JsonDict, current: JsonDict, changed: list[str]) -> str:
+    fields = ", ".join(changed)
     return (
         f"someone changed it in incident.io while the restore ran (version {seen['version']} became "
         f"{current['version']}; changed: {fields or 'nothing visible'}). Their change was NOT overwritten; "

@@ -31,7 +31,7 @@ OPERATIONS = OPERATIONS_WITH_VALUES | OPERATIONS_WITHOUT_VALUES
 
 # What the engine stores for an operation on a subject of a given type, where that is another name
 # (incident.io's Terraform provider, internal/provider/models/engine.go, ONC-12602).
-_STORED_ALIASES = {
+STORED_ALIASES = {
     "String": {"one_of": "contains_one_of"},
     "Link": {"one_of": "contains_one_of"},
     "TemplatedText": {"one_of": "contains_one_of"},
@@ -43,7 +43,7 @@ _STORED_ALIASES = {
 _ATTRIBUTE_SUBJECT = re.compile(r"^alert\.attributes\.[0-9A-Z]{26}(\.[a-z_][a-z0-9_]*)*$")
 _EXPRESSION_SUBJECT = re.compile(r'^expressions\["[^"\]]+"\](\.[a-z_][a-z0-9_]*)*$')
 _DOTTED_SUBJECT = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+$")
-_BRACKETED_ATTRIBUTE = re.compile(r'^alert\.attributes\["([^"\]]*)"\]')
+_BRACKETED_ATTRIBUTE = re.compile(r"^alert\.attributes\[")
 
 
 @cache
@@ -131,8 +131,7 @@ def _condition_errors(condition: JsonDict, parts: list[Any], skip_value: object)
 
 def subject_problem(subject: str) -> str | None:
     """Why the engine would refuse this condition subject, or None."""
-    bracketed = _BRACKETED_ATTRIBUTE.match(subject)
-    if bracketed:
+    if _BRACKETED_ATTRIBUTE.match(subject):
         return (
             f"{subject!r} is not a subject the engine has: an alert attribute is "
             f'alert.attributes.<attribute id> (e.g. alert.attributes.01H...), not alert.attributes["..."]; '
@@ -169,12 +168,12 @@ def _type_family(subject_type: str) -> str:
 def stored_operation(operation: str, subject_type: str) -> str:
     """The name the engine stores `operation` under for a subject of this type (`String`,
     `CatalogEntry["..."]`, as GET /v2/alert_attributes gives it)."""
-    return _STORED_ALIASES.get(_type_family(subject_type), {}).get(operation, operation)
+    return STORED_ALIASES.get(_type_family(subject_type), {}).get(operation, operation)
 
 
 def declared_operation(stored: str, subject_type: str) -> str:
     """The everyday name of a stored operation: `contains_one_of` on a text subject is `one_of`."""
-    for alias, canonical in _STORED_ALIASES.get(_type_family(subject_type), {}).items():
+    for alias, canonical in STORED_ALIASES.get(_type_family(subject_type), {}).items():
         if canonical == stored:
             return alias
     return stored

@@ -34,6 +34,7 @@ from providers.http import (
     ResponseLostError,
 )
 from providers.route_compare import (
+    changed_between,
     changed_fields,
     fingerprint,
     fingerprint_changes,
@@ -186,7 +187,7 @@ class AlertRouteProvider(ResourceProvider):
             if same_spec(spec, from_live(current)):
                 # Our own earlier attempt went through; its answer was lost.
                 return UpdateResult(self._outputs(current, spec, news, claim=True))
-            changed = fingerprint_changes(fingerprint(from_live(live)), fingerprint(from_live(current)))
+            changed = changed_between(from_live(live), from_live(current))
             raise ConcurrentEditError(
                 f"alert route {name!r} ({id_}) was edited by someone else while Pulumi was updating it "
                 f"(version {live['version']} became {current.get('version')}; changed fields: "

@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from providers.alert_route_spec import STORED_ALIASES
+
 # Lists whose order carries no meaning: the API may answer them in another order than they were
 # sent (alert sources, channel config, escalation targets, grouping keys, expressions: see
 # docs/api-behaviour.md), and conditions, condition groups and a binding's values are sets by
@@ -46,7 +48,7 @@ SET_LIKE = frozenset(
 # An operation the API accepts, and the name it stores and answers with instead. The substitution
 # depends on the subject's type (the alias is canonical on other types), so only this direction is
 # an equivalence: the declared alias against the stored canonical name.
-OPERATION_ALIASES = {"one_of": "contains_one_of", "contains": "name_contains"}
+OPERATION_ALIASES = {alias: stored for aliases in STORED_ALIASES.values() for alias, stored in aliases.items()}
 
 # Members that identify an item of a set-like list, used to pair items that differ so that a
 # message names the field that changed rather than the whole item.
@@ -277,3 +279,8 @@ def fingerprint(payload: dict[str, Any]) -> dict[str, str]:
 def fingerprint_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
     """The top-level fields whose digests differ."""
     return sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
+
+
+def changed_between(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The top-level fields that differ between two readings of a live route (payload shape)."""
+    return fingerprint_changes(fingerprint(before), fingerprint(after))
