@@ -7,7 +7,15 @@ from typing import Any
 import pytest
 
 from providers.api import IncidentIoApi
-from providers.http import ApiClient, AuthenticationError, Credentials, IncidentIoError, NotFoundError
+from providers.http import (
+    MAX_RETRIES,
+    ApiClient,
+    AuthenticationError,
+    Credentials,
+    IncidentIoError,
+    NotFoundError,
+    _retry_policy,
+)
 from tests.conftest import CANARY_API_KEY, CANARY_TOKEN_PREFIX, route_spec
 from tests.emulator import Emulator, Fault
 from tests.emulator.faults import echoing_error
@@ -97,3 +105,12 @@ def test_client_refuses_to_be_pickled(emulator: Emulator) -> None:
         pickle.dumps(_client(emulator))
     assert CANARY_API_KEY not in repr(_client(emulator))
     assert CANARY_API_KEY not in repr(Credentials(api_key=CANARY_API_KEY))
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("120", 60), ("not a date", 10.0), ("Thu, 01 Jan 1970 00:00:00 GMT", 1.0)],
+    ids=["capped-at-the-api-window", "unreadable-waits-10s", "past-date-waits-1s"],
+)
+def test_retry_after_is_read_the_way_incident_io_means_it(header: str, seconds: float) -> None:
+    assert _retry_policy(MAX_RETRIES).parse_retry_after(header) == seconds
