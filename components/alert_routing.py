@@ -35,7 +35,11 @@ class AlertRouting(pulumi.ComponentResource):
             resource = AlertRoute(
                 route.key,
                 compile_route(route, args.vocabulary, args.source_ids),
-                pulumi.ResourceOptions(parent=self),
+                # A key the route had before names the same resource: an update in place, not a new
+                # route plus the deletion of the old one.
+                pulumi.ResourceOptions(
+                    parent=self, aliases=[pulumi.Alias(name=previous) for previous in route.previous_keys]
+                ),
                 # Take over the live route on the first `up` instead of creating a duplicate. (Not
                 # Pulumi's `import`: the engine cannot import dynamic resources, pulumi/pulumi#16175.)
                 adopt_id=route.id,

@@ -20,6 +20,7 @@ PLACEHOLDER = "SET-ME"
 _NAME = {"type": "string", "pattern": r"^[a-z][a-z0-9_]*$"}
 _NONEMPTY = {"type": "string", "minLength": 1}
 _ID = {"type": "string", "pattern": r"^[0-9A-Z]{26}$"}
+_RESOURCE_KEY = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*$"}
 # Something in incident.io, found by its name, its id, or both (an id tells apart equal names).
 _LOOKUP = {
     "type": "object",
@@ -51,7 +52,8 @@ ROUTE_SCHEMA = {
     "type": "object",
     "properties": {
         "name": _NONEMPTY,
-        "key": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*$"},
+        "key": _RESOURCE_KEY,
+        "previousKeys": {"type": "array", "items": _RESOURCE_KEY, "uniqueItems": True},
         "id": _ID,
         "enabled": {"type": "boolean"},
         "sources": {
@@ -199,6 +201,8 @@ class RouteDecl:
     enabled: bool = True
     id: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    # Resource keys this route had before: the same route, updated in place rather than replaced.
+    previous_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -353,6 +357,19 @@ def _reference_problems(raw: dict[str, Any]) -> list[str]:
     keys = [route.get("key") or resource_key(route["name"]) for route in raw["routes"]]
     for duplicate in sorted({key for key in keys if keys.count(key) > 1}):
         problems.append(f"routes: two routes share the resource key {duplicate!r}; give one of them another `key`")
+    for index, route in enumerate(raw["routes"]):
+        for previous in route.get("previousKeys") or []:
+            if previous in keys:
+                problems.append(
+                    f"{_route_label(raw, index)}.previousKeys: {previous!r} is the key of a route in this stack; "
+                    "a previous key must be one no route uses any more"
+                )
+    previous_keys = [previous for route in raw["routes"] for previous in route.get("previousKeys") or []]
+    for duplicate in sorted({key for key in previous_keys if previous_keys.count(key) > 1}):
+        problems.append(f"routes: the previous key {duplicate!r} is claimed by two routes; one route can continue it")
+    ids = [route["id"] for route in raw["routes"] if route.get("id")]
+    for duplicate in sorted({id_ for id_ in ids if ids.count(id_) > 1}):
+        problems.append(f"routes: two routes adopt the id {duplicate}; each live route can be declared once")
     return problems
 
 
@@ -396,6 +413,7 @@ def route_declarations(raw: dict[str, Any]) -> tuple[RouteDecl, ...]:
             enabled=route.get("enabled", True),
             id=route.get("id"),
             raw=route.get("raw") or {},
+            previous_keys=tuple(route.get("previousKeys") or ()),
         )
         for route in raw["routes"]
     )

@@ -46,7 +46,8 @@ def incident_io_credentials() -> Credentials:
 def resolve_names(settings: StackSettings) -> Resolved:
     """Check the key, then resolve every name in the config: one list per kind, before any resource."""
     try:
-        api = open_api(incident_io_credentials())
+        # Retries are announced: a program waiting on an unreachable API says so instead of hanging.
+        api = open_api(incident_io_credentials(), on_retry=pulumi.log.warn)
     except IncidentIoError as error:
         raise pulumi.RunError(f"stack {settings.stack!r}: {error}") from None
     try:

@@ -27,7 +27,7 @@ def main(argv: list[str]) -> int:
     progress = Progress()
     # Checked before fetching too, so a wrong DIR fails in a second rather than after the download.
     snapshot.check_writable(args.directory.absolute())
-    taken = snapshot.take(connect(), progress)
+    taken = snapshot.take(connect(progress), progress)
     snapshot.write(taken, args.directory)
     print(f"backed up {len(taken.routes)} alert routes and {len(taken.sources)} alert sources to {args.directory}")
     return EXIT_OK

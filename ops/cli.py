@@ -16,6 +16,7 @@ from providers.http import (
     Credentials,
     IncidentIoError,
     InvalidApiUrlError,
+    InvalidCredentialsError,
 )
 
 # Exit codes, the same for every command (README: "Operations").
@@ -48,13 +49,17 @@ def command_parser(prog: str, description: str, *, scopes: str, exit_codes: str)
     )
 
 
-def connect() -> IncidentIoApi:
-    """The API client for INCIDENT_IO_TOKEN (and INCIDENT_IO_API_URL, default https://api.incident.io)."""
-    credentials = Credentials.resolve(None, None)
+def connect(progress: Progress | None = None) -> IncidentIoApi:
+    """The API client for INCIDENT_IO_TOKEN (and INCIDENT_IO_API_URL, default https://api.incident.io).
+    Only the environment is read: these commands are not Pulumi programs and see no stack config."""
+    try:
+        credentials = Credentials.resolve(None, None, from_config=False)
+    except InvalidCredentialsError as error:
+        raise InputError(str(error)) from None
     if not credentials.api_key:
         raise InputError(f"{TOKEN_ENV} is not set: export {TOKEN_ENV}=inc_... (an incident.io API key) and run again")
     try:
-        return IncidentIoApi(ApiClient(credentials))
+        return IncidentIoApi(ApiClient(credentials, on_retry=(progress or Progress()).say))
     except InvalidApiUrlError as error:
         raise InputError(str(error)) from None
 

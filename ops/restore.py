@@ -294,10 +294,10 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     backup = snapshot.read(args.directory)
-    api = connect()
     progress = Progress()
+    api = connect(progress)
     plans, unknown = make_plan(api, backup, progress)
-    print(f"Restore of {args.directory} to {api.client.base_url}:")
+    print(f"Restore of {args.directory} to {api.client.display_url}:")
     print("\n".join(describe(plans, unknown)), flush=True)
     blocked = any(plan.action is Action.BLOCKED for plan in plans)
     changes = [plan for plan in plans if plan.action in (Action.UPDATE, Action.RECREATE)]
@@ -307,7 +307,7 @@ def main(argv: list[str]) -> int:
     if args.dry_run:
         print("Dry run: nothing was changed.")
         return EXIT_FAILED if blocked else EXIT_OK
-    if not args.yes and not _confirmed(f"Write {len(changes)} route(s) to {api.client.base_url}?"):
+    if not args.yes and not _confirmed(f"Write {len(changes)} route(s) to {api.client.display_url}?"):
         print("Not confirmed: nothing was changed.")
         return EXIT_DECLINED
     outcomes: list[Outcome] = []

@@ -3,7 +3,7 @@ escalation paths, each listed once (all pages), and the API key's own identity."
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,8 +42,8 @@ class Directory:
     escalation_paths: list[JsonDict] | None = None
 
 
-def open_api(credentials: Credentials) -> IncidentIoApi:
-    return IncidentIoApi(ApiClient(credentials))
+def open_api(credentials: Credentials, on_retry: Callable[[str], None] | None = None) -> IncidentIoApi:
+    return IncidentIoApi(ApiClient(credentials, on_retry=on_retry))
 
 
 def check_api_key(api: IncidentIoApi, required: dict[str, str] | None = None) -> JsonDict:
@@ -56,8 +56,8 @@ def check_api_key(api: IncidentIoApi, required: dict[str, str] | None = None) ->
             raise ApiKeyError(
                 "the incident.io API key was refused (HTTP 401): it is wrong, revoked or expired. Create one with "
                 f"the scopes {_scopes(required.values())} in the incident.io dashboard (Settings, API keys: "
-                "https://app.incident.io/<your org>/settings/api-keys/create) and set it with "
-                "`pulumi config set --secret incidentio:apiKey inc_...` or INCIDENT_IO_TOKEN"
+                "https://app.incident.io/<your org>/settings/api-keys/create) and set it in "
+                f"{api.client.credentials_setting}"
             ) from None
         raise
     roles = set(identity.get("roles") or [])

@@ -6,16 +6,17 @@ ErrorResponse, cursor pagination, and redaction of credentials from anything we 
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InvalidHeader
+from urllib3.exceptions import ConnectTimeoutError, InvalidHeader, NameResolutionError, ReadTimeoutError, SSLError
 from urllib3.util.retry import Retry
 
 DEFAULT_API_URL = "https://api.incident.io"
@@ -74,7 +75,40 @@ class ResponseLostError(IncidentIoError):
 
 
 class _RetryPolicy(Retry):
-    """urllib3's Retry, plus: a POST answered 429 is retried, since the server did not act on it."""
+    """urllib3's Retry, plus: a POST answered 429 is retried, since the server did not act on it; and
+    each retry is announced (`notify`), so that a caller waiting on a dead host hears of it at once."""
+
+    def __init__(self, *args: Any, notify: Callable[[str], None] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.notify = notify
+
+    def new(self, **kw: Any) -> _RetryPolicy:
+        retry = super().new(**kw)
+        assert isinstance(retry, _RetryPolicy)
+        retry.notify = self.notify
+        return retry
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> _RetryPolicy:
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        assert isinstance(retry, _RetryPolicy)
+        if self.notify is not None:
+            if response is not None and response.status == 429:
+                why = "rate limited (HTTP 429)"
+            elif response is not None:
+                why = f"HTTP {response.status}"
+            else:
+                why = f"no answer ({failure_reason(error)})"
+            host = f"{_pool.scheme}://{_pool.host}:{_pool.port}" if _pool is not None else "incident.io"
+            self.notify(f"{method} {url}: {why} from {host}, retrying {len(retry.history)}/{MAX_RETRIES}...")
+        return retry
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if method.upper() == "POST" and status_code == 429:
@@ -94,7 +128,34 @@ class _RetryPolicy(Retry):
         return seconds
 
 
-def _retry_policy(max_retries: int) -> Retry:
+def failure_reason(error: BaseException | None) -> str:
+    """What went wrong with a connection, in a few words (never the libraries' own text, which is long
+    and names internals)."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, NameResolutionError):
+            return "the host name does not resolve"
+        if isinstance(error, (ConnectTimeoutError, requests.exceptions.ConnectTimeout)):
+            return "the connection timed out"
+        if isinstance(error, (ReadTimeoutError, requests.exceptions.ReadTimeout)):
+            return f"no answer within {DEFAULT_TIMEOUT[1]:.0f} s"
+        if isinstance(error, SSLError):
+            return "the TLS handshake failed"
+        if isinstance(error, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(error, (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected)):
+            return "the connection was closed without an answer"
+        if isinstance(error, OSError) and error.errno:
+            return os.strerror(error.errno).lower()
+        inner = getattr(error, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = next((arg for arg in getattr(error, "args", ()) if isinstance(arg, BaseException)), None)
+        error = inner or error.__cause__ or error.__context__
+    return "the connection failed"
+
+
+def _retry_policy(max_retries: int, notify: Callable[[str], None] | None = None) -> Retry:
     return _RetryPolicy(
         total=max_retries,
         connect=max_retries,
@@ -110,24 +171,75 @@ def _retry_policy(max_retries: int) -> Retry:
         respect_retry_after_header=True,
         retry_after_max=MAX_RETRY_AFTER_SECONDS,
         raise_on_status=False,
+        notify=notify,
     )
+
+
+# Where the program and the provider read the key and URL (stack config), before the environment.
+CONFIG_API_KEY = "incidentio:apiKey"
+CONFIG_API_URL = "incidentio:apiUrl"
+
+
+class InvalidCredentialsError(IncidentIoError):
+    """A configured key cannot be an API key; the message names the setting, never the key."""
+
+
+def _clean_key(value: str, setting: str) -> str:
+    """The key without surrounding whitespace (a pasted key often ends in a newline). Anything else
+    that cannot be in a key is refused: sent on, it would reach error messages that quote headers."""
+    key = value.strip()
+    for position, character in enumerate(key, 1):
+        if not "!" <= character <= "~":
+            kind = "a control character" if character < " " or character == "\x7f" else "a space or non-ASCII character"
+            how = "`pulumi config set --secret incidentio:apiKey`" if CONFIG_API_KEY in setting else f"export {setting}"
+            raise InvalidCredentialsError(
+                f"{setting} holds {kind} at position {position} of the key; an incident.io API key has none. "
+                f"Set it again with the key copied from the incident.io dashboard ({how})"
+            )
+    return key
 
 
 @dataclass(frozen=True)
 class Credentials:
     api_key: str
     api_url: str = DEFAULT_API_URL
+    # The settings these came from, for messages that say what to check.
+    key_setting: str = f"`{CONFIG_API_KEY}` or {TOKEN_ENV}"
+    url_setting: str = f"`{CONFIG_API_URL}` or {API_URL_ENV}"
 
     def __repr__(self) -> str:
-        return f"Credentials(api_key={REDACTED}, api_url={self.api_url!r})"
+        return f"Credentials(api_key={REDACTED}, api_url={display_url(self.api_url)!r})"
 
     @classmethod
-    def resolve(cls, api_key: str | None, api_url: str | None) -> Credentials:
-        """Configured values first (stack config), then INCIDENT_IO_TOKEN / INCIDENT_IO_API_URL."""
+    def resolve(cls, api_key: str | None, api_url: str | None, *, from_config: bool = True) -> Credentials:
+        """Configured values first (stack config), then INCIDENT_IO_TOKEN / INCIDENT_IO_API_URL.
+        `from_config=False`: a command that reads only the environment (the operations commands)."""
+        if from_config and api_key:
+            key, key_setting = str(api_key), f"`{CONFIG_API_KEY}`"
+        else:
+            key, key_setting = os.environ.get(TOKEN_ENV, ""), TOKEN_ENV
+        if from_config and api_url:
+            url, url_setting = str(api_url), f"`{CONFIG_API_URL}`"
+        elif os.environ.get(API_URL_ENV):
+            url, url_setting = os.environ[API_URL_ENV], API_URL_ENV
+        else:
+            url = DEFAULT_API_URL
+            url_setting = f"`{CONFIG_API_URL}` or {API_URL_ENV}" if from_config else API_URL_ENV
+        if from_config and not key:
+            key_setting = f"`{CONFIG_API_KEY}` or {TOKEN_ENV}"
         return cls(
-            api_key=str(api_key or os.environ.get(TOKEN_ENV, "")),
-            api_url=str(api_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL),
+            api_key=_clean_key(key, key_setting), api_url=url.strip(), key_setting=key_setting, url_setting=url_setting
         )
+
+
+def display_url(url: str) -> str:
+    """A URL as it may be printed: without a user name or password in it."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
 
 
 class Redactor:
@@ -140,8 +252,10 @@ class Redactor:
 
     def add(self, secret: str | None) -> None:
         # Very short strings would redact ordinary words; real keys and tokens are long.
-        if secret and len(secret) >= 8:
-            self._secrets.add(secret)
+        if not secret or len(secret.strip()) < 8:
+            return
+        # Also as a message may spell it: stripped, or quoted by repr() with escapes.
+        self._secrets.update({secret, secret.strip(), repr(secret)[1:-1]})
 
     def __call__(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
@@ -149,12 +263,17 @@ class Redactor:
         return text
 
 
-def _checked_base_url(url: str) -> str:
+def _checked_base_url(credentials: Credentials) -> str:
+    url = credentials.api_url
     parts = urlsplit(url)
+    problem = ""
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        problem = f"is not an http(s) URL like {DEFAULT_API_URL}"
+    elif parts.username is not None or parts.password is not None:
+        problem = "holds a user name or password; incident.io takes the API key, so leave them out"
+    if problem:
         raise InvalidApiUrlError(
-            f"the incident.io API URL {url!r} is not an http(s) URL like {DEFAULT_API_URL}: check "
-            f"`incidentio:apiUrl` or {API_URL_ENV}"
+            f"the incident.io API URL {display_url(url)!r} {problem}: check {credentials.url_setting}"
         )
     return url.rstrip("/")
 
@@ -168,14 +287,24 @@ class ApiClient:
         *,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         max_retries: int = MAX_RETRIES,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
+        """`on_retry` hears of each retry as it starts (default: this module's logger)."""
         if not credentials.api_key:
             raise AuthenticationError(
-                "no incident.io API key: set the Pulumi config `incidentio:apiKey` "
-                f"(pulumi config set --secret incidentio:apiKey ...) or the {TOKEN_ENV} environment variable"
+                f"no incident.io API key: set {credentials.key_setting}"
+                + (
+                    " (`pulumi config set --secret incidentio:apiKey ...` or the environment variable)"
+                    if CONFIG_API_KEY in credentials.key_setting
+                    else ""
+                )
             )
-        self.base_url = _checked_base_url(credentials.api_url)
+        self.credentials_setting = credentials.key_setting
+        self.url_setting = credentials.url_setting
+        self.base_url = _checked_base_url(credentials)
+        self.display_url = display_url(self.base_url)
         self.redact = Redactor(credentials.api_key)
+        notify = on_retry or log.warning
         self._timeout = timeout
         self._session = requests.Session()
         self._session.headers.update(
@@ -185,12 +314,14 @@ class ApiClient:
                 "User-Agent": "unkey-alert-routing-pulumi",
             }
         )
-        adapter = HTTPAdapter(max_retries=_retry_policy(max_retries), pool_maxsize=16)
+        adapter = HTTPAdapter(
+            max_retries=_retry_policy(max_retries, lambda line: notify(self.redact(line))), pool_maxsize=16
+        )
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
 
     def __repr__(self) -> str:
-        return f"ApiClient(base_url={self.base_url!r})"
+        return f"ApiClient(base_url={self.display_url!r})"
 
     def __reduce__(self) -> Any:
         raise TypeError("ApiClient holds credentials and must never be serialized")
@@ -204,10 +335,19 @@ class ApiClient:
         what = f"{method} {path}"
         try:
             response = self._session.request(method, url, json=json, params=params, timeout=self._timeout)
-        except requests.exceptions.RetryError as exc:
-            raise IncidentIoError(self.redact(f"{what}: gave up after retries: {exc}")) from None
+        except requests.exceptions.RetryError:
+            raise IncidentIoError(
+                f"{what}: {self.display_url} kept failing; gave up after {MAX_RETRIES} retries"
+            ) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise ResponseLostError(self.redact(f"{what}: no response from {self.base_url}: {exc}")) from None
+            raise ResponseLostError(
+                f"{what}: no answer from {self.display_url} ({failure_reason(exc)}), also after retrying; "
+                f"check {self.url_setting} and that incident.io is reachable from here"
+            ) from None
+        except Exception as exc:  # requests, urllib3 and http.client messages can quote the headers
+            raise IncidentIoError(
+                self.redact(f"{what}: the request could not be sent ({type(exc).__name__}: {exc})")
+            ) from None
         if response.status_code >= 400:
             raise self._error_from(what, response)
         if not response.content:
@@ -239,11 +379,12 @@ class ApiClient:
                 field = field or error_field
                 message = str(error.get("message") or error.get("code") or "unknown error")
                 details.append(f"{error_field}: {message}" if error_field else message)
-        summary = "; ".join(details) or (response.text[:200] if response.text else response.reason)
+        # Redacted before it is cut: a cut inside a key would leave a part no redaction recognises.
+        summary = "; ".join(details) or (self.redact(response.text)[:200] if response.text else response.reason)
         message = f"{what} failed: HTTP {status}{f' {error_type}' if error_type else ''}: {summary}"
         if status == 401:
             message += (
-                " (check the API key in `incidentio:apiKey` or INCIDENT_IO_TOKEN; it needs the scopes"
+                f" (check the API key in {self.credentials_setting}; it needs the scopes"
                 " 'View data' and 'Create and manage on-call resources')"
             )
         if status == 429:

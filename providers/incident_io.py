@@ -33,14 +33,7 @@ from providers.http import (
     NotFoundError,
     ResponseLostError,
 )
-from providers.route_compare import (
-    changed_between,
-    changed_fields,
-    fingerprint,
-    fingerprint_changes,
-    reconcile,
-    same_spec,
-)
+from providers.route_compare import changed_fields, fingerprint, fingerprint_changes, reconcile, same_spec
 
 CONFIG_API_KEY = "incidentio:apiKey"
 CONFIG_API_URL = "incidentio:apiUrl"
@@ -66,6 +59,14 @@ def _flag(value: Any, default: bool) -> bool:
     return str(value).strip().lower() not in ("false", "0", "no", "off")
 
 
+def _has_unknowns(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_unknowns(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_unknowns(item) for item in value)
+    return bool(value == rpc.UNKNOWN)
+
+
 class AlertRouteProvider(ResourceProvider):
     """CRUD for incident.io alert routes (API v2).
 
@@ -82,6 +83,10 @@ class AlertRouteProvider(ResourceProvider):
         self._configured: dict[str, Any] = {}
         self._api: IncidentIoApi | None = None
         self._routes_by_name: dict[str, list[str]] | None = None
+        # Routes a create of this run took over or made. The engine deletes a resource whose key
+        # left the program only after creating its successor; if that successor adopted the same
+        # route (a changed `key:`), deleting it would leave nothing routing those alerts.
+        self._owned_this_run: set[str] = set()
         self._lock = threading.Lock()
 
     def __reduce__(self) -> tuple[type, tuple[()]]:
@@ -112,7 +117,7 @@ class AlertRouteProvider(ResourceProvider):
         return _flag(self._configured.get("claim_routes"), default=True)
 
     # Lifecycle
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[CheckFailure] = []
         for key in sorted(set(news) - INPUT_KEYS - {"__provider"}):
             failures.append(CheckFailure(key, f"unknown input {key!r}; an AlertRoute takes 'spec' and 'adopt_id'"))
@@ -131,13 +136,28 @@ class AlertRouteProvider(ResourceProvider):
         if failures:
             return CheckResult(news, failures)
         checked = {"spec": normalize(spec)}
+        if "spec" not in olds and adopt_id != rpc.UNKNOWN and not _has_unknowns(checked["spec"]):
+            # A route this stack does not manage yet: say at preview which live route `up` will take
+            # over, or why it cannot, rather than find out halfway through `up`.
+            try:
+                adopt_id = self._adoption(checked["spec"], adopt_id)
+            except AlertRouteError as error:
+                return CheckResult(news, [CheckFailure("adopt_id" if adopt_id else "spec", str(error))])
+            except IncidentIoError as error:
+                reason = f"could not look for an existing route named {checked['spec']['name']!r}: {error}"
+                return CheckResult(news, [CheckFailure("spec", reason)])
         if adopt_id is not None:
             checked["adopt_id"] = adopt_id
         return CheckResult(checked, [])
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        # `adopt_id` only matters when the route is created: it is never a change by itself.
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changes = "spec" not in olds or not same_spec(news.get("spec"), olds["spec"])
+        adopt_id = news.get("adopt_id")
+        if adopt_id and adopt_id != rpc.UNKNOWN and adopt_id != id_:
+            # The stack now says this route is another live route: take that one over (checked to be
+            # what the stack declares) and delete the one managed so far, which the preview shows.
+            return DiffResult(changes=True, replaces=["adopt_id"], delete_before_replace=False)
+        # An `adopt_id` equal to the managed route's id, or none, is not a change.
         return DiffResult(changes=changes or self._claim_pending(olds), replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -150,6 +170,7 @@ class AlertRouteProvider(ResourceProvider):
             except ResponseLostError as lost:
                 live = self._recover_lost_create(spec, lost)
         with self._lock:
+            self._owned_this_run.add(str(live["id"]))
             if self._routes_by_name is not None and live["id"] not in self._routes_by_name.get(spec["name"], []):
                 self._routes_by_name.setdefault(spec["name"], []).append(live["id"])
         return CreateResult(live["id"], self._outputs(live, spec, props, claim=True))
@@ -187,7 +208,7 @@ class AlertRouteProvider(ResourceProvider):
             if same_spec(spec, from_live(current)):
                 # Our own earlier attempt went through; its answer was lost.
                 return UpdateResult(self._outputs(current, spec, news, claim=True))
-            changed = changed_between(from_live(live), from_live(current))
+            changed = changed_fields(from_live(live), from_live(current))
             raise ConcurrentEditError(
                 f"alert route {name!r} ({id_}) was edited by someone else while Pulumi was updating it "
                 f"(version {live['version']} became {current.get('version')}; changed fields: "
@@ -197,6 +218,11 @@ class AlertRouteProvider(ResourceProvider):
         return UpdateResult(self._outputs(updated, spec, news, claim=True))
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
+        with self._lock:
+            if id_ in self._owned_this_run:
+                # Another resource of this run now manages the route (its key changed without
+                # `previousKeys`): drop this resource from the state and leave the route alone.
+                return
         self.api.delete_route(id_)
 
     # Helpers
@@ -265,6 +291,11 @@ class AlertRouteProvider(ResourceProvider):
         with self._lock:
             assert self._routes_by_name is not None
             return list(self._routes_by_name.get(name, []))
+
+    def _adoption(self, spec: JsonDict, adopt_id: str | None) -> str | None:
+        """The id of the live route a create of this spec will take over, or None when it will create one."""
+        live = self._adopt_by_id(adopt_id, spec) if adopt_id else self._adopt_identical(spec)
+        return None if live is None else str(live["id"])
 
     def _adopt_by_id(self, route_id: str, spec: JsonDict) -> JsonDict:
         """The live route the stack config names with `id:`, when it already is what the config says."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import pickle
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -28,9 +29,12 @@ def _as_engine_sends(value: Any) -> Any:
     return value
 
 
-def _checked(provider: AlertRouteProvider, spec: dict[str, Any]) -> dict[str, Any]:
-    result = provider.check({}, {"spec": _as_engine_sends(spec)})
-    assert result.failures == []
+def _checked(
+    provider: AlertRouteProvider, spec: dict[str, Any], olds: dict[str, Any] | None = None, **inputs: Any
+) -> dict[str, Any]:
+    """Check as the engine does: `olds` are the state's inputs of a route already managed, none for a new one."""
+    result = provider.check(olds or {}, {"spec": _as_engine_sends(spec), **inputs})
+    assert [(failure.property, failure.reason) for failure in result.failures] == []
     return result.inputs
 
 
@@ -88,7 +92,7 @@ def test_update_uses_detail_version_plus_one_while_list_is_stale(
         emulator.state.edit_out_of_band(route_id, enabled=True)
     refreshed = _outs(provider.read(route_id, outs).outs)
     assert emulator.state.listed_routes()[0]["version"] == 1
-    new = _checked(provider, route_spec(enabled=False))
+    new = _checked(provider, route_spec(enabled=False), outs)
     result = _outs(provider.update(route_id, refreshed, new).outs)
     assert result["version"] == 5 == emulator.state.routes[route_id].version
     assert emulator.state.count("PUT") == 1
@@ -100,7 +104,7 @@ def test_update_refuses_to_overwrite_an_edit_made_since_the_last_refresh(
     route_id, outs = _create(provider, route_spec())
     emulator.state.edit_out_of_band(route_id, name="Someone's rename")
     with pytest.raises(ConcurrentEditError, match=r"changed in incident\.io.*name.*pulumi refresh"):
-        provider.update(route_id, outs, _checked(provider, route_spec(enabled=False)))
+        provider.update(route_id, outs, _checked(provider, route_spec(enabled=False), outs))
     assert emulator.state.routes[route_id].payload["name"] == "Someone's rename"
     assert emulator.state.count("PUT") == 0
 
@@ -115,7 +119,7 @@ def test_concurrent_edit_between_read_and_write_is_reported_not_overwritten(
         )
     )
     with pytest.raises(ConcurrentEditError) as raised:
-        provider.update(route_id, outs, _checked(provider, route_spec(enabled=False)))
+        provider.update(route_id, outs, _checked(provider, route_spec(enabled=False), outs))
     message = str(raised.value)
     assert "edited by someone else" in message and "name" in message and "Nothing was overwritten" in message
     assert emulator.state.routes[route_id].payload["name"] == "Theirs"
@@ -124,14 +128,14 @@ def test_concurrent_edit_between_read_and_write_is_reported_not_overwritten(
 def test_lost_put_answer_ends_in_success_not_a_version_error(provider: AlertRouteProvider, emulator: Emulator) -> None:
     route_id, outs = _create(provider, route_spec())
     emulator.inject(Fault("PUT", f"/v2/alert_routes/{route_id}", drop_after_acting=True))
-    result = _outs(provider.update(route_id, outs, _checked(provider, route_spec(enabled=False))).outs)
+    result = _outs(provider.update(route_id, outs, _checked(provider, route_spec(enabled=False), outs)).outs)
     assert result["spec"]["enabled"] is False
     assert emulator.state.routes[route_id].version == 2
 
 
 def test_unchanged_spec_makes_no_write(provider: AlertRouteProvider, emulator: Emulator) -> None:
     route_id, outs = _create(provider, route_spec())
-    provider.update(route_id, outs, _checked(provider, route_spec()))
+    provider.update(route_id, outs, _checked(provider, route_spec(), outs))
     assert emulator.state.count("PUT") == 0
 
 
@@ -161,15 +165,20 @@ def test_create_after_a_failed_run_adopts_the_identical_route(emulator: Emulator
 
 def test_create_refuses_to_duplicate_a_differing_route_of_the_same_name(emulator: Emulator) -> None:
     existing = emulator.state.create_route(route_spec(enabled=False))
-    with pytest.raises(AlertRouteError, match=rf"already exists.*{existing.id}.*enabled.*`id:`"):
-        _create(configured_provider(emulator), route_spec())
+    refused = rf"already exists.*{existing.id}.*enabled.*`id:`"
+    # At preview already: the check of a route new to the stack looks for one of that name.
+    (failure,) = configured_provider(emulator).check({}, {"spec": route_spec()}).failures
+    assert failure.property == "spec" and re.search(refused, failure.reason)
+    # And at `up`, should the route have appeared since the preview.
+    with pytest.raises(AlertRouteError, match=refused):
+        configured_provider(emulator).create({"spec": route_spec()})
     assert len(emulator.state.routes) == 1
 
 
 def test_adopting_a_live_route_by_id_writes_nothing_and_has_no_diff(emulator: Emulator) -> None:
     existing = emulator.state.create_route(route_spec())
     provider = configured_provider(emulator)
-    inputs = {**_checked(provider, route_spec()), "adopt_id": existing.id}
+    inputs = _checked(provider, route_spec(), adopt_id=existing.id)
     created = provider.create(inputs)
     assert created.id == existing.id
     assert emulator.state.count("POST", "/v2/alert_routes") == 0 and emulator.state.count("PUT") == 0
@@ -179,15 +188,21 @@ def test_adopting_a_live_route_by_id_writes_nothing_and_has_no_diff(emulator: Em
 def test_adopting_a_route_that_says_something_else_changes_nothing(emulator: Emulator) -> None:
     existing = emulator.state.create_route(route_spec(enabled=False))
     provider = configured_provider(emulator)
-    with pytest.raises(AlertRouteError, match=rf"adopting {existing.id} would change it \(differs in enabled\)"):
-        provider.create({**_checked(provider, route_spec()), "adopt_id": existing.id})
+    refused = rf"adopting {existing.id} would change it \(differs in enabled\)"
+    (failure,) = provider.check({}, {"spec": route_spec(), "adopt_id": existing.id}).failures
+    assert failure.property == "adopt_id" and re.search(refused, failure.reason)
+    with pytest.raises(AlertRouteError, match=refused):
+        provider.create({"spec": route_spec(), "adopt_id": existing.id})
     assert emulator.state.routes[existing.id].payload["enabled"] is False
     assert emulator.state.count("POST", "/v2/alert_routes") == 0 and emulator.state.count("PUT") == 0
 
 
 def test_adopting_an_id_that_does_not_exist_says_what_to_do(provider: AlertRouteProvider) -> None:
+    missing = "01KT0000000000000000000999"
+    (failure,) = provider.check({}, {"spec": route_spec(), "adopt_id": missing}).failures
+    assert re.search(r"no route with that id.*Remove `id:`", failure.reason)
     with pytest.raises(AlertRouteError, match=r"no route with that id.*Remove `id:`"):
-        provider.create({**_checked(provider, route_spec()), "adopt_id": "01KT0000000000000000000999"})
+        provider.create({"spec": route_spec(), "adopt_id": missing})
 
 
 def test_route_deleted_outside_pulumi_reads_as_gone(provider: AlertRouteProvider, emulator: Emulator) -> None:
@@ -195,13 +210,14 @@ def test_route_deleted_outside_pulumi_reads_as_gone(provider: AlertRouteProvider
     emulator.state.delete_route(route_id)
     assert provider.read(route_id, outs).id == ""
     with pytest.raises(AlertRouteError, match=r"deleted outside Pulumi.*pulumi refresh"):
-        provider.update(route_id, outs, _checked(provider, route_spec(enabled=False)))
+        provider.update(route_id, outs, _checked(provider, route_spec(enabled=False), outs))
 
 
 def test_delete_twice_is_fine(provider: AlertRouteProvider, emulator: Emulator) -> None:
     route_id, outs = _create(provider, route_spec())
-    provider.delete(route_id, outs)
-    provider.delete(route_id, outs)
+    later_run = configured_provider(emulator)
+    later_run.delete(route_id, outs)
+    later_run.delete(route_id, outs)
     assert emulator.state.routes == {}
     assert emulator.state.count("DELETE") == 2
 

@@ -18,8 +18,8 @@ def _provider(emulator: Emulator, **config: str) -> AlertRouteProvider:
     return configured_provider(emulator, sourceUrl=REPOSITORY, **config)
 
 
-def _inputs(provider: AlertRouteProvider, **overrides: Any) -> dict[str, Any]:
-    checked = provider.check({}, {"spec": route_spec(**overrides)})
+def _inputs(provider: AlertRouteProvider, olds: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
+    checked = provider.check(olds or {}, {"spec": route_spec(**overrides)})
     assert checked.failures == []
     return checked.inputs
 
@@ -49,7 +49,7 @@ def test_update_and_adoption_claim(emulator: Emulator) -> None:
     provider = _provider(emulator)
     inputs = _inputs(provider)
     created = provider.create(inputs)
-    provider.update(created.id, created.outs or {}, _inputs(provider, enabled=False))
+    provider.update(created.id, created.outs or {}, _inputs(provider, inputs, enabled=False))
     assert emulator.state.count("POST", CLAIMS) == 2
     existing = emulator.state.create_route(route_spec("Adopted"))
     adopted = _provider(emulator).create({**_inputs(provider, name="Adopted"), "adopt_id": existing.id})
@@ -82,6 +82,6 @@ def test_claims_can_be_switched_off(emulator: Emulator) -> None:
     provider = _provider(emulator, claimRoutes="false")
     inputs = _inputs(provider)
     created = provider.create(inputs)
-    provider.update(created.id, created.outs or {}, _inputs(provider, enabled=False))
+    provider.update(created.id, created.outs or {}, _inputs(provider, inputs, enabled=False))
     assert emulator.state.count("POST", CLAIMS) == 0
     assert provider.diff(created.id, created.outs or {}, inputs).changes is False

@@ -55,9 +55,14 @@ def test_full_lifecycle_through_the_engine_path(host: EngineHost, emulator: Emul
     fetched = host.read("fetched", route_id, None, {})
     assert fetched.id == route_id
     assert json_format.MessageToDict(fetched.inputs)["spec"]["name"] == "Prod Warnings"
-    # destroy, twice
-    host.delete("warnings", route_id, without_provider(updated))
-    host.delete("warnings", route_id, without_provider(updated))
+    # destroy, twice: each its own run, so its own host
+    for _ in range(2):
+        destroy = EngineHost({"incidentio:apiKey": CANARY_API_KEY, "incidentio:apiUrl": emulator.url})
+        try:
+            destroy.delete("warnings", route_id, without_provider(updated))
+            replies.append(destroy.logs())
+        finally:
+            destroy.close()
     assert emulator.state.routes == {}
 
     for text in [*replies, host.logs()]:

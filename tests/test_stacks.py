@@ -13,9 +13,8 @@ import yaml
 from pulumi.runtime import rpc
 
 from components.settings import SettingsError
-from providers.incident_io import AlertRouteProvider
 from tests import sdk_oracle
-from tests.conftest import CANARY_API_KEY, CANARY_TOKEN_PREFIX
+from tests.conftest import CANARY_API_KEY, CANARY_TOKEN_PREFIX, configured_provider
 from tests.emulator import Emulator
 from tests.emulator.seed import BRANCH_ATTRIBUTE, ENGINEERING_ON_CALL, SEVERITY_ATTRIBUTE
 from tests.stack_harness import OPERATOR_VALUES, StackRun, run_stack, stack_config
@@ -86,8 +85,8 @@ def test_each_stack_declares_the_seed_routes_of_its_environment(stack: str, run:
         assert slack == OPERATOR_VALUES[stack]["slackChannels"]["alerts"]
 
 
-def test_route_payloads_are_valid_create_payloads_and_pass_check(run: StackRun) -> None:
-    provider = AlertRouteProvider()
+def test_route_payloads_are_valid_create_payloads_and_pass_check(run: StackRun, emulator: Emulator) -> None:
+    provider = configured_provider(emulator)
     for spec in _routes(run).values():
         # Numbers arrive as floats, as from the engine; what the provider sends after check must fit.
         checked = provider.check({}, {"spec": spec})

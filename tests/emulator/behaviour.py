@@ -82,11 +82,23 @@ def _canonical_operation(node: Any, subject_types: Mapping[str, str]) -> Any:
     return node
 
 
+def _go_numbers(value: Any) -> Any:
+    """Go decodes JSON numbers as float64 and writes a whole one without a fraction: 3.0 becomes 3."""
+    if isinstance(value, dict):
+        return {key: _go_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_go_numbers(item) for item in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return int(value)
+    return value
+
+
 def _reencoded_literal(key: str | None, node: Any) -> Any:
-    """Go re-marshals a JSON literal: keys sorted, no spaces, and <, >, & escaped."""
+    """Go re-marshals a JSON literal: keys sorted, no spaces, whole numbers without a fraction, and
+    <, >, & escaped."""
     if key == "literal" and isinstance(node, str) and node.strip().startswith(("{", "[")):
         try:
-            decoded = json.loads(node)
+            decoded = _go_numbers(json.loads(node))
         except ValueError:
             return node
         text = json.dumps(decoded, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -15,7 +15,8 @@ from tests.emulator.state import EmulatorState
 class Fault:
     """Applies to the next `times` requests matching `method` and the `path` regex.
 
-    - `status` (+ `headers`, `body`): answer with this instead of acting (429 + Retry-After, 503).
+    - `status` (+ `headers`, `body`): answer with this instead of acting (429 + Retry-After, 503);
+      `page` instead of `body`: a text page, as a gateway in front of the API answers.
     - `delay`: wait this many seconds before handling (client timeouts).
     - `drop_after_acting`: do the work, then close the connection without answering.
     - `before`: run against the state first (a concurrent edit between two requests).
@@ -27,6 +28,7 @@ class Fault:
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] | None = None
+    page: str | None = None
     delay: float = 0.0
     drop_after_acting: bool = False
     before: Callable[[EmulatorState], object] | None = None

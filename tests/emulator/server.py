@@ -41,6 +41,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(raw)
 
+    def _send_page(self, status: int, page: str) -> None:
+        raw = page.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
     def _handle(self) -> None:
         emulator = self.server.emulator
         state = emulator.state
@@ -58,6 +66,9 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(fault.delay)
             if fault.before is not None:
                 fault.before(state)
+            if fault.status is not None and fault.page is not None:
+                self._send_page(fault.status, fault.page)
+                return
             if fault.status is not None:
                 fault_body = fault.body or error_body(
                     ApiError(fault.status, _type_for(fault.status), f"injected HTTP {fault.status}"), request_id

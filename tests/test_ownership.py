@@ -1,0 +1,124 @@
+"""One route, one owner: edits to a route's key, name or id never leave incident.io without the
+route, and what `up` does is what the preview said. Each `pulumi up` is its own dynamic provider
+host, driven in the engine's order: Check and Create of a resource new to the stack, then, once
+every create is done, Delete of the resources the program no longer declares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import grpc
+import pytest
+
+from providers.alert_route_spec import from_live
+from providers.route_compare import same_spec
+from tests.conftest import CANARY_API_KEY, route_spec
+from tests.emulator import Emulator
+from tests.engine_harness import DIFF_SOME, EngineHost, without_provider
+
+JsonDict = dict[str, Any]
+
+
+@contextmanager
+def one_run(emulator: Emulator) -> Iterator[EngineHost]:
+    """The provider host of one `pulumi up` (the engine starts one per run)."""
+    host = EngineHost({"incidentio:apiKey": CANARY_API_KEY, "incidentio:apiUrl": emulator.url})
+    try:
+        yield host
+    finally:
+        host.close()
+
+
+def _created(emulator: Emulator, key: str, spec: JsonDict) -> tuple[str, JsonDict, JsonDict]:
+    """A first `up` that creates the route under `key`: its id, state and inputs."""
+    with one_run(emulator) as up:
+        inputs, failures = up.check(key, {}, {"spec": spec})
+        assert failures == []
+        route_id, state, _ = up.create(key, without_provider(inputs))
+    return route_id, without_provider(state), without_provider(inputs)
+
+
+def _writes(emulator: Emulator) -> dict[str, int]:
+    return {method: emulator.state.count(method, "/v2/alert_routes") for method in ("POST", "PUT", "DELETE")}
+
+
+def test_a_changed_key_keeps_the_route_and_the_preview_says_it_is_adopted(emulator: Emulator) -> None:
+    route_id, old_state, _ = _created(emulator, "production-warnings", route_spec())
+    before = _writes(emulator)
+
+    with one_run(emulator) as up:
+        # preview and up: the resource under its new key is new to the stack
+        inputs, failures = up.check("warnings", {}, {"spec": route_spec()})
+        assert failures == []
+        assert without_provider(inputs)["adopt_id"] == route_id  # what the preview shows for the create
+        new_id, _, _ = up.create("warnings", without_provider(inputs))
+        # then the engine deletes the resource of the old key
+        up.delete("production-warnings", route_id, old_state)
+
+    assert new_id == route_id
+    assert list(emulator.state.routes) == [route_id]
+    assert same_spec(route_spec(), from_live(emulator.state.render_route(emulator.state.routes[route_id])))
+    assert _writes(emulator) == before  # no create, no update, no delete
+
+
+def test_a_changed_name_and_key_replace_the_route_without_a_moment_with_none(emulator: Emulator) -> None:
+    old_id, old_state, _ = _created(emulator, "production-warnings", route_spec())
+    renamed = route_spec(name="Warnings (production)")
+
+    with one_run(emulator) as up:
+        inputs, failures = up.check("warnings-production", {}, {"spec": renamed})
+        assert failures == [] and "adopt_id" not in without_provider(inputs)
+        new_id, _, _ = up.create("warnings-production", without_provider(inputs))
+        assert set(emulator.state.routes) == {old_id, new_id}  # both route alerts until the old one goes
+        up.delete("production-warnings", old_id, old_state)
+
+    assert list(emulator.state.routes) == [new_id]
+    assert emulator.state.routes[new_id].payload["name"] == "Warnings (production)"
+
+
+def test_delete_removes_a_route_no_create_of_the_run_took_over(emulator: Emulator) -> None:
+    route_id, state, _ = _created(emulator, "production-warnings", route_spec())
+    with one_run(emulator) as destroy:
+        destroy.delete("production-warnings", route_id, state)
+    assert emulator.state.routes == {}
+
+
+def test_a_changed_id_is_a_replacement_the_preview_shows(emulator: Emulator) -> None:
+    route_id, state, inputs = _created(emulator, "production-warnings", route_spec())
+    duplicate = emulator.state.create_route(route_spec())  # the same route made again by hand
+
+    with one_run(emulator) as up:
+        news, failures = up.check("production-warnings", inputs, {"spec": route_spec(), "adopt_id": duplicate.id})
+        assert failures == []
+        response = up.stub.Diff(up.diff_request("production-warnings", route_id, state, without_provider(news)))
+        assert response.changes == DIFF_SOME and list(response.replaces) == ["adopt_id"]
+        assert not response.deleteBeforeReplace  # the new owner first, then the old route goes
+        adopted_id, _, _ = up.create("production-warnings", without_provider(news))
+        up.delete("production-warnings", route_id, state)
+
+    assert adopted_id == duplicate.id and list(emulator.state.routes) == [duplicate.id]
+
+
+def test_the_same_id_as_the_managed_route_is_no_change(emulator: Emulator) -> None:
+    route_id, state, inputs = _created(emulator, "production-warnings", route_spec())
+    with one_run(emulator) as up:
+        news, _ = up.check("production-warnings", inputs, {"spec": route_spec(), "adopt_id": route_id})
+        response = up.stub.Diff(up.diff_request("production-warnings", route_id, state, without_provider(news)))
+    assert response.changes != DIFF_SOME and list(response.replaces) == []
+
+
+def test_an_id_naming_a_route_that_says_something_else_stops_before_the_old_route_is_deleted(
+    emulator: Emulator,
+) -> None:
+    route_id, _, inputs = _created(emulator, "production-warnings", route_spec())
+    other = emulator.state.create_route(route_spec(name="Someone else's route"))
+
+    with one_run(emulator) as up:
+        news, _ = up.check("production-warnings", inputs, {"spec": route_spec(), "adopt_id": other.id})
+        with pytest.raises(grpc.RpcError) as raised:
+            up.create("production-warnings", without_provider(news))
+    # The engine deletes the replaced resource only after its successor was created: nothing is deleted.
+    assert "would change it" in (raised.value.details() or "")
+    assert set(emulator.state.routes) == {route_id, other.id}
