@@ -2,6 +2,7 @@
 # Runs the Pulumi CLI for this project: `./scripts/pulumi.sh <stack> <pulumi command...>`,
 # e.g. `./scripts/pulumi.sh staging preview` or `./scripts/pulumi.sh production up`.
 #
+# - Uses the pulumi CLI on PATH; without one, builds it from its Go modules (scripts/pulumi-cli.sh).
 # - Uses the state backend you chose (PULUMI_BACKEND_URL or `pulumi login`); if you chose none,
 #   a local file backend in ./.pulumi-state (nothing leaves this machine).
 # - Creates .venv with the runtime requirements on first use, selects (or creates) the stack.
@@ -15,9 +16,15 @@ fi
 stack=$1; shift
 case "$stack" in production|staging) ;; *) echo "unknown stack '$stack': use production or staging" >&2; exit 2;; esac
 
+# An installed pulumi first; else, where Go is, the one scripts/pulumi-cli.sh builds from the Go module
+# proxy (on first use; PULUMI_CLI_BUILDER names another builder, for tests).
 if ! command -v pulumi >/dev/null 2>&1; then
-  echo "the pulumi CLI is not installed: see https://www.pulumi.com/docs/install/ (e.g. 'curl -fsSL https://get.pulumi.com | sh')" >&2
-  exit 127
+  if ! command -v go >/dev/null 2>&1; then
+    echo "the pulumi CLI is not installed: see https://www.pulumi.com/docs/install/ (e.g. 'curl -fsSL https://get.pulumi.com | sh')" >&2
+    exit 127
+  fi
+  cli_dir=$("${PULUMI_CLI_BUILDER:-./scripts/pulumi-cli.sh}")
+  export PATH="$cli_dir:$PATH"
 fi
 
 if [ -z "${PULUMI_BACKEND_URL:-}" ] && ! pulumi whoami >/dev/null 2>&1; then

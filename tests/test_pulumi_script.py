@@ -31,23 +31,47 @@ def checkout(tmp_path: Path) -> Path:
     return repo
 
 
+def executable(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
 def run_script(
-    repo: Path, tmp_path: Path, *args: str, logged_in: bool = False, backend: str | None = None, with_cli: bool = True
+    repo: Path,
+    tmp_path: Path,
+    *args: str,
+    logged_in: bool = False,
+    backend: str | None = None,
+    with_cli: bool = True,
+    with_go: bool = False,
 ) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Runs the script with PATH = a bin/ of stand-ins (pulumi unless with_cli is false; a `go` that must not
+    run if with_go) + /usr/bin:/bin, and PULUMI_CLI_BUILDER = a stand-in builder that logs its runs in
+    builds.log and prints cli/, which holds another recording pulumi."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     fake = bin_dir / "pulumi"
     if with_cli:
-        fake.write_text(FAKE_PULUMI)
-        fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+        executable(fake, FAKE_PULUMI)
     else:
         fake.unlink(missing_ok=True)
+    go = bin_dir / "go"
+    if with_go:
+        executable(go, "#!/bin/sh\necho 'the stand-in builder was to run, not go' >&2\nexit 99\n")
+    else:
+        go.unlink(missing_ok=True)
+    cli_dir = tmp_path / "cli"
+    executable(cli_dir / "pulumi", FAKE_PULUMI.replace('"$PULUMI_BACKEND_URL|', '"built|$PULUMI_BACKEND_URL|'))
+    builder = executable(tmp_path / "builder.sh", f'#!/bin/sh\necho run >> "{tmp_path}/builds.log"\necho "{cli_dir}"\n')
     calls = tmp_path / "calls.log"
     env = {key: value for key, value in os.environ.items() if key != "PULUMI_BACKEND_URL"}
     env.update(
         PATH=f"{bin_dir}:/usr/bin:/bin",
         CALLS=str(calls),
         WHOAMI_EXIT="0" if logged_in else "1",
+        PULUMI_CLI_BUILDER=str(builder),
         **({"PULUMI_BACKEND_URL": backend} if backend else {}),
     )
     result = subprocess.run(  # noqa: S603 - a copy of our own script
@@ -77,5 +101,25 @@ def test_a_backend_the_user_chose_is_left_alone(
 def test_wrong_stack_or_missing_cli_stop_with_a_clear_message(checkout: Path, tmp_path: Path) -> None:
     wrong, calls = run_script(checkout, tmp_path, "prod", "up")
     assert wrong.returncode == 2 and "use production or staging" in wrong.stderr and calls == []
-    missing, _ = run_script(checkout, tmp_path, "staging", "preview", with_cli=False)
+    missing, calls = run_script(checkout, tmp_path, "staging", "preview", with_cli=False)
     assert missing.returncode == 127 and "https://www.pulumi.com/docs/install/" in missing.stderr
+    assert calls == [] and not (tmp_path / "builds.log").exists()
+
+
+def test_without_an_installed_cli_but_with_go_it_runs_the_one_it_builds(checkout: Path, tmp_path: Path) -> None:
+    result, calls = run_script(checkout, tmp_path, "staging", "preview", with_cli=False, with_go=True)
+    local = f"file://{checkout}/.pulumi-state"
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "builds.log").read_text() == "run\n"
+    assert calls == [
+        "built||whoami",
+        f"built|{local}|stack select --create staging",
+        f"built|{local}|--stack staging preview",
+    ]
+
+
+def test_an_installed_cli_is_preferred_to_building_one(checkout: Path, tmp_path: Path) -> None:
+    result, calls = run_script(checkout, tmp_path, "staging", "preview", logged_in=True, with_go=True)
+    assert result.returncode == 0, result.stderr
+    assert calls == ["|whoami", "|stack select --create staging", "|--stack staging preview"]
+    assert not (tmp_path / "builds.log").exists()
