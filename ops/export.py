@@ -30,9 +30,11 @@ from components.settings import (
     Reference,
     RouteVocabulary,
     name_tables,
+    resource_key,
     route_config_problems,
     route_declarations,
 )
+from ops import stack_file as stack_file_yaml
 from ops.cli import EXIT_OK, InputError, OperationError, Progress, command_parser, connect, run
 from providers.alert_route_spec import declared_operation, from_live, normalize, validation_errors
 from providers.api import IncidentIoApi, JsonDict
@@ -63,8 +65,9 @@ def _slug(label: str, kind: str) -> str:
 class Names:
     """Config names for incident.io values: the stack file's where it has one, else a slug of the label.
 
-    A stack-file entry still set to the `SET-ME` placeholder is filled in when the new name matches
-    its key, so exporting also answers the placeholders the live org can answer.
+    A stack-file entry still set to the `SET-ME` placeholder, or one that resolves to nothing in the
+    org, is filled in when the new name matches its key, so exporting also answers what the live org
+    can answer.
     """
 
     kind: str
@@ -78,7 +81,10 @@ class Names:
             if self.value_of(existing) == value:
                 return key
         key = _slug(label, self.kind)
-        if isinstance(self.table.get(key), str) and self.table[key].startswith(PLACEHOLDER):
+        existing = self.table.get(key)
+        if (isinstance(existing, str) and existing.startswith(PLACEHOLDER)) or (
+            key in self.table and self.value_of(existing) is None
+        ):
             self.filled.append(key)
         else:
             base, suffix = key, 2
@@ -181,7 +187,7 @@ def _without_nones(decl: JsonDict) -> JsonDict:
     return cleaned
 
 
-_ROUTE_FIELD_ORDER = ("name", "id", "key", "enabled", "sources", "when", "escalation", "slack", "raw")
+_ROUTE_FIELD_ORDER = ("name", "id", "key", "previousKeys", "enabled", "sources", "when", "escalation", "slack", "raw")
 # High-level field -> the payload field it compiles to. A guess is kept only when it reproduces that
 # field exactly; otherwise the field is left to `raw`, so the high-level form never says one thing
 # while `raw` says another.
@@ -265,6 +271,14 @@ def _minimal_raw(compiled: JsonDict, payload: JsonDict) -> JsonDict:
 class Export:
     config: JsonDict
     notes: list[str]
+    # (config key, entry name) -> a comment to write beside that entry
+    comments: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Live routes written from incident.io, and with a stack file: how many of them replace one of
+    # its declarations, and how many of its declarations are kept as they are.
+    exported: int = 0
+    replaced: int = 0
+    kept: int = 0
+    whole_stack: bool = False
 
 
 class _Namer:
@@ -280,12 +294,16 @@ class _Namer:
         self.tables["escalationPaths"].value_of = lambda entry: self._resolved(entry, directory.escalation_paths)
         self.tables["references"].value_of = self._subject_of
         self.tables["slackChannels"].value_of = lambda entry: entry.get("id") if isinstance(entry, dict) else entry
+        # Ids the live routes use that the org's lists do not have: (config key, name, what) for each.
+        self.unresolved: list[tuple[str, str, str]] = []
 
     @staticmethod
     def _resolved(entry: Any, items: list[JsonDict] | None) -> str | None:
         if not isinstance(entry, dict):
             return None
         found, _ = match_one("", "", Lookup(entry.get("name"), entry.get("id")), items or [])
+        if found is None and entry.get("id") and not entry.get("name"):
+            return str(entry["id"])  # an id the org's list lacks still names that id
         return None if found is None else str(found["id"])
 
     def _subject_of(self, entry: Any) -> str | None:
@@ -310,7 +328,14 @@ class _Namer:
             unique = self._name_is_unique(attribute, self.attributes)
             entry = {"attribute": attribute["name"]} if unique else {"id": attribute["id"]}
             return self.tables["references"].name(subject, str(attribute["name"]), entry)
-        return self.tables["references"].name(subject, labels.get(subject) or subject, {"subject": subject})
+        name = self.tables["references"].name(subject, labels.get(subject) or subject, {"subject": subject})
+        if subject.startswith(ATTRIBUTE_SUBJECT):
+            self._unresolved("references", name, "alert attribute", "GET /v2/alert_attributes")
+        return name
+
+    def _unresolved(self, key: str, name: str, kind: str, listing: str) -> None:
+        if all((key, name) != (known_key, known_name) for known_key, known_name, _ in self.unresolved):
+            self.unresolved.append((key, name, f"no {kind} with this id in {listing}"))
 
     def declare(self, decl: JsonDict, labels: dict[str, str]) -> JsonDict:
         def conditions(items: list[JsonDict] | None) -> list[JsonDict] | None:
@@ -324,8 +349,10 @@ class _Namer:
             source_id = match["source"]
             source = self.sources.get(source_id)
             entry = self._by_name(source, self.sources) if source else {"id": source_id}
-            label = str(source["name"]) if source else source_id
+            label = str(source["name"]) if source else labels.get(source_id) or source_id
             match["source"] = self.tables["alertSources"].name(source_id, label, entry)
+            if source is None:
+                self._unresolved("alertSources", match["source"], "alert source", "GET /v2/alert_sources")
             match["when"] = conditions(match["when"])
         decl["when"] = conditions(decl["when"])
         path_id = decl.get("escalation")
@@ -334,6 +361,8 @@ class _Namer:
             entry = self._by_name(path, self.paths) if path else {"id": path_id}
             label = str(path["name"]) if path else labels.get(path_id) or path_id
             decl["escalation"] = self.tables["escalationPaths"].name(path_id, label, entry)
+            if path is None:
+                self._unresolved("escalationPaths", decl["escalation"], "escalation path", "GET /v2/escalation_paths")
         channel = decl.get("slack")
         if channel:
             decl["slack"] = self.tables["slackChannels"].name(channel, labels.get(channel) or channel, channel)
@@ -343,7 +372,12 @@ class _Namer:
 def export(
     api: IncidentIoApi, progress: Progress, *, existing: JsonDict | None = None, match: re.Pattern[str] | None = None
 ) -> Export:
-    """The route-declaring stack config for the live routes whose names match `match` (all by default)."""
+    """The route-declaring stack config for the live routes whose names match `match` (all by default).
+
+    With a stack file's config (`existing`), its names are reused and its routes are the list: the
+    exported ones replace their declarations or are added, the others are kept as they are.
+    """
+    stack_file = existing is not None
     existing = existing or {}
     directory = fetch_directory(api, sources=True, attributes=True, escalation_paths=True)
     types = {f"{ATTRIBUTE_SUBJECT}{item['id']}": str(item.get("type", "")) for item in directory.attributes or []}
@@ -353,7 +387,6 @@ def export(
         matching = f" matches --match {match.pattern!r}" if match else "s exist"
         # Like grep: nothing matched is exit 1 (OperationError), with nothing written.
         raise OperationError(f"nothing to export: no live alert route{matching}")
-    known = {route["name"]: route for route in existing.get("routes") or []}
     routes: list[JsonDict] = []
     payloads: dict[str, JsonDict] = {}
     notes: list[str] = []
@@ -368,47 +401,107 @@ def export(
         raw = _minimal_raw(_compile_guess(decl, types), payload)
         declared = namer.declare(decl, _labels(live, {}))
         declared["id"] = live["id"]
-        if declared["name"] in known:
-            _follow(declared, known[declared["name"]])
         if raw:
             declared["raw"] = raw
             notes.append(f"route {declared['name']}: {', '.join(sorted(raw))} kept in `raw` (no high-level form)")
-        routes.append({key: declared[key] for key in _ROUTE_FIELD_ORDER if key in declared})
+        routes.append(declared)
     if not routes:
         raise OperationError("nothing to export: every matching route was deleted while the export ran")
-    order = {route["name"]: position for position, route in enumerate(existing.get("routes") or [])}
-    routes.sort(key=lambda route: (order.get(route["name"], len(order)), route["name"]))
+    result = Export({}, notes, exported=len(routes), whole_stack=stack_file)
+    if stack_file:
+        routes, result.replaced = _into_stack(existing.get("routes") or [], routes)
+        result.kept = len(routes) - result.exported
+    else:
+        routes.sort(key=lambda route: str(route["name"]))
     config: JsonDict = {key: namer.tables[key].table for key in TABLES if namer.tables[key].table}
-    config["routes"] = routes
-    notes += [f"filled in {key}.{name} (was {PLACEHOLDER})" for key in TABLES for name in namer.tables[key].filled]
+    config["routes"] = [_ordered(route) for route in routes]
+    notes += [
+        f"filled in {key}.{name} (was {PLACEHOLDER} or did not resolve)"
+        for key in TABLES
+        for name in namer.tables[key].filled
+    ]
     notes += [
         f"{key}.{name} is still {PLACEHOLDER}: the live routes do not use it; set it or remove it"
         for key in TABLES
         for name, value in namer.tables[key].table.items()
         if isinstance(value, str) and value.startswith(PLACEHOLDER)
     ]
-    _verify(config, directory, payloads)
-    return Export(config, notes)
+    for key, name, problem in namer.unresolved:
+        result.comments[(key, name)] = f"{problem}: check it exists and this key may see it"
+        notes.append(
+            f"WARNING: {key}.{name}: {problem} (deleted, or not visible to this API key); written by id, and "
+            "`pulumi preview` stops on it until it resolves"
+        )
+    _verify(config, _with_unresolved(directory, config, namer.unresolved), payloads)
+    result.config = config
+    return result
+
+
+def _ordered(route: JsonDict) -> JsonDict:
+    return {key: route[key] for key in _ROUTE_FIELD_ORDER if key in route} | {
+        key: value for key, value in route.items() if key not in _ROUTE_FIELD_ORDER
+    }
+
+
+def _into_stack(declared: list[JsonDict], exported: list[JsonDict]) -> tuple[list[JsonDict], int]:
+    """The stack's whole list of routes: each exported route in place of the declaration it matches
+    (by id, then by name), the others added at the end; every other declaration as it is."""
+    routes = copy.deepcopy(declared)
+    by_id = {str(route["id"]): index for index, route in enumerate(declared) if route.get("id")}
+    by_name = {str(route.get("name")): index for index, route in enumerate(declared)}
+    taken: set[int] = set()
+    added: list[JsonDict] = []
+    for route in exported:
+        index = by_id.get(str(route["id"]))
+        if index is None or index in taken:
+            index = by_name.get(str(route["name"]))
+        if index is None or index in taken:
+            added.append(route)
+            continue
+        _follow(route, declared[index])
+        routes[index] = route
+        taken.add(index)
+    return routes + sorted(added, key=lambda route: str(route["name"])), len(taken)
 
 
 def _follow(declared: JsonDict, existing: JsonDict) -> None:
-    """Keep the stack file's resource key and its order of sources (the API answers in its own order)."""
-    if existing.get("key"):
-        declared["key"] = existing["key"]
+    """Keep what only the stack file says: the resource key (so a route renamed in the dashboard stays
+    the same Pulumi resource), its previous keys, and the order of sources (the API answers in its own)."""
+    key = existing.get("key") or resource_key(str(existing.get("name")))
+    if existing.get("key") or key != resource_key(str(declared["name"])):
+        declared["key"] = key
+    if existing.get("previousKeys"):
+        declared["previousKeys"] = list(existing["previousKeys"])
     order = {match.get("source"): index for index, match in enumerate(existing.get("sources") or [])}
     declared["sources"].sort(key=lambda match: order.get(match["source"], len(order)))
 
 
+def _with_unresolved(directory: Directory, config: JsonDict, unresolved: list[tuple[str, str, str]]) -> Directory:
+    """The org's lists plus the ids they lack, so that the export can be checked all the same."""
+    lists = {"alertSources": list(directory.sources or []), "escalationPaths": list(directory.escalation_paths or [])}
+    for key, name, _ in unresolved:
+        if key in lists:
+            lists[key].append({"id": config[key][name]["id"], "name": name})
+    return Directory(lists["alertSources"], directory.attributes, lists["escalationPaths"])
+
+
 def _verify(config: JsonDict, directory: Directory, payloads: dict[str, JsonDict]) -> None:
-    """Resolve and compile the export the way a stack does; every route must come out as the live one."""
-    problems = route_config_problems(config)
+    """Resolve and compile the exported routes the way a stack does; each must come out as the live one.
+    Only what they use is resolved: the stack file's other entries and routes are its own business."""
+    exported = [route for route in config["routes"] if str(route.get("id")) in payloads]
+    used = _used_names(exported)
+    checked: JsonDict = {
+        key: {name: entry for name, entry in config.get(key, {}).items() if name in used[key]} for key in TABLES
+    }
+    checked["routes"] = exported
+    problems = route_config_problems(checked)
     if problems:
         raise OperationError("the export is not a valid stack config: " + "; ".join(problems))
     try:
-        resolved = resolve(name_tables(config), directory)
+        resolved = resolve(name_tables(checked), directory)
     except NameResolutionError as error:
         raise OperationError(f"the export's names do not resolve ({error}); this is a bug in the export") from None
-    for route in route_declarations(config):
+    for route in route_declarations(checked):
         compiled = compile_route(route, resolved.vocabulary, resolved.source_ids)
         errors = validation_errors(compiled)
         if errors or not _same_route(compiled, payloads[str(route.id)]):
@@ -418,70 +511,79 @@ def _verify(config: JsonDict, directory: Directory, payloads: dict[str, JsonDict
             )
 
 
-class _FlowList(list[Any]):
-    """Written on one line, the way the stack files write conditions."""
+def _used_names(routes: list[JsonDict]) -> dict[str, set[str]]:
+    used: dict[str, set[str]] = {key: set() for key in TABLES}
+    for route in routes:
+        conditions = [*(route.get("when") or []), *(c for m in route["sources"] for c in m.get("when") or [])]
+        used["alertSources"].update(match["source"] for match in route["sources"])
+        used["references"].update(condition["reference"] for condition in conditions)
+        used["escalationPaths"].update([route["escalation"]] if route.get("escalation") else [])
+        used["slackChannels"].update([route["slack"]] if route.get("slack") else [])
+    return used
 
 
-class _FlowMap(dict[str, Any]):
-    """Written on one line, the way the stack files write conditions and name entries."""
-
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-_Dumper.add_representer(
-    _FlowList, lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
-)
-_Dumper.add_representer(
-    _FlowMap, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True)
-)
-
-
-def _one_line_conditions(conditions: list[JsonDict]) -> list[_FlowMap]:
-    return [
-        _FlowMap({key: _FlowList(value) if key == "values" else value for key, value in condition.items()})
-        for condition in conditions
+def header(result: Export, api_url: str, stack_file: Path | None) -> list[str]:
+    """What the export holds and what to do with it, said at its top."""
+    count = result.exported
+    lines = [f"Exported by export-incident-io.sh from {api_url}: {count} live alert route{'' if count == 1 else 's'}."]
+    if stack_file is not None:
+        total = len(result.config["routes"])
+        lines += [
+            f"`routes` is the whole list of {stack_file.name}: {total} route{'' if total == 1 else 's'}, of which "
+            f"{result.replaced} replace their declarations (matched by id, then by name), "
+            f"{result.exported - result.replaced} are added, and {result.kept} are as the file has them.",
+            f"Paste these keys over the keys of the same name under `config:` in {stack_file.name} (or run with",
+            "--write to do it in place): no route of the file is lost.",
+        ]
+    else:
+        lines += [
+            "These are the matching live routes only. Add them to a stack file's `routes`; pasting this list",
+            "over a stack file's `routes` would drop its other routes (--stack-file prints the whole list).",
+        ]
+    lines += [
+        "Each exported route carries its incident.io `id`, so the next `pulumi up` adopts it rather than",
+        "creating a second route.",
     ]
+    return lines
 
 
-def _for_yaml(route: JsonDict) -> JsonDict:
-    shaped = dict(route)
-    if "when" in shaped:
-        shaped["when"] = _one_line_conditions(shaped["when"])
-    shaped["sources"] = [
-        {**match, "when": _one_line_conditions(match["when"])} if "when" in match else match
-        for match in route["sources"]
+def render(result: Export, project: str, api_url: str, stack_file: Path | None = None) -> str:
+    return stack_file_yaml.render(result.config, project, header(result, api_url, stack_file), result.comments)
+
+
+def _route_identities(routes: list[JsonDict]) -> set[str]:
+    """What makes a declared route the same route: its live id where it has one, else its resource key."""
+    identities = set()
+    for route in routes:
+        identities.add(str(route.get("key") or resource_key(str(route.get("name")))))
+        identities.update(str(previous) for previous in route.get("previousKeys") or [])
+        if route.get("id"):
+            identities.add(f"id:{route['id']}")
+    return identities
+
+
+def write_into(path: Path, project: str, result: Export) -> str:
+    """Update the stack file in place with the export; the unified diff of what changed ("" if nothing).
+    Refused, with the file unchanged, when a route of the file would be missing afterwards."""
+    before_routes = stack_file_yaml.read_config(path, project).get("routes") or []
+    after_routes = result.config["routes"]
+    after = _route_identities(after_routes)
+    lost = [
+        str(route.get("name"))
+        for route in before_routes
+        if not {f"id:{route['id']}" if route.get("id") else "", route.get("key") or resource_key(str(route["name"]))}
+        & after
     ]
-    return shaped
-
-
-def render(result: Export, project: str, api_url: str) -> str:
-    count = len(result.config["routes"])
-    header = (
-        f"# Exported by export-incident-io.sh from {api_url}: {count} alert route{'' if count == 1 else 's'}.\n"
-        "# Copy these keys into Pulumi.<stack>.yaml under `config:`, replacing the keys of the same name.\n"
-        "# Each route carries its incident.io `id`, so the next `pulumi up` adopts it rather than\n"
-        "# creating a second route.\n"
-    )
-    config: JsonDict = {
-        key: {name: _FlowMap(entry) if isinstance(entry, dict) else entry for name, entry in table.items()}
-        for key, table in result.config.items()
-        if key != "routes"
-    }
-    config["routes"] = [_for_yaml(route) for route in result.config["routes"]]
-    document = {"config": {f"{project}:{key}": value for key, value in config.items()}}
-    return header + yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
-
-
-def _stack_config(path: Path, project: str) -> JsonDict:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise InputError(f"{path}: cannot read the stack file ({error})") from None
-    prefix = f"{project}:"
-    config = document.get("config") or {}
-    return {key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)}
+    if lost:
+        raise OperationError(
+            f"{path}: refusing to write: the routes {', '.join(map(repr, lost))} would no longer be declared, and "
+            "the next `pulumi up` would delete them; the file is unchanged"
+        )
+    before, text = stack_file_yaml.updated(path, project, result.config, result.comments)
+    if text == before:
+        return ""
+    stack_file_yaml.write(path, text)
+    return stack_file_yaml.unified_diff(before, text, path)
 
 
 def _pattern(text: str) -> re.Pattern[str]:
@@ -520,31 +622,44 @@ def parser() -> argparse.ArgumentParser:
         "keys) and fill in its SET-ME placeholders where the live org has the value",
     )
     parser.add_argument("--match", type=_pattern, help="only routes whose name matches this regular expression")
-    parser.add_argument("--output", type=Path, help="write to this file instead of standard output")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--output", type=Path, help="write to this file instead of standard output")
+    where.add_argument(
+        "--write",
+        action="store_true",
+        help="update the --stack-file in place (its comments, key order and other keys kept) and print the diff; "
+        "refused if a route of the file would be lost",
+    )
     parser.add_argument("--force", action="store_true", help="let --output replace an existing file")
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
+    if args.write and not args.stack_file:
+        raise InputError("--write updates the stack file given with --stack-file; give one")
     if args.output:
         _check_output(args.output, args.force)
     project = project_name()
-    existing = _stack_config(args.stack_file, project) if args.stack_file else None
+    existing = stack_file_yaml.read_config(args.stack_file, project) if args.stack_file else None
     progress = Progress()
     api = connect(progress)
     result = export(api, progress, existing=existing, match=args.match)
-    text = render(result, project, api.client.display_url)
-    if args.output:
-        try:
-            args.output.write_text(text, encoding="utf-8")
-        except OSError as error:
-            raise OperationError(f"{args.output}: cannot write the export ({error.strerror})") from None
+    if args.write:
+        diff = write_into(args.stack_file, project, result)
+        sys.stdout.write(diff or f"{args.stack_file} already says what the export says; unchanged\n")
     else:
-        sys.stdout.write(text)
+        text = render(result, project, api.client.display_url, args.stack_file)
+        if args.output:
+            try:
+                args.output.write_text(text, encoding="utf-8")
+            except OSError as error:
+                raise OperationError(f"{args.output}: cannot write the export ({error.strerror})") from None
+        else:
+            sys.stdout.write(text)
     for note in result.notes:
         progress.say(f"note: {note}")
-    progress.say(f"exported {len(result.config['routes'])} routes")
+    progress.say(f"exported {result.exported} routes" + (f" into {args.stack_file}" if args.write else ""))
     return EXIT_OK
 
 

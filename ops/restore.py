@@ -240,30 +240,23 @@ def _confirmed(question: str) -> bool:
     return answer.strip() == "yes"
 
 
-def report(outcomes: list[Outcome], pending: list[RoutePlan]) -> list[str]:
+def report(outcomes: list[Outcome], pending: list[tuple[RoutePlan, str]], plans: list[RoutePlan]) -> list[str]:
+    """What the restore did, route by route, whatever stopped it; and what to do next."""
     done = sum(1 for outcome in outcomes if outcome.ok)
     lines = [f"Restored {done} of {len(outcomes) + len(pending)} routes."]
     for outcome in outcomes:
         status = "ok    " if outcome.ok else "FAILED"
         lines.append(
-            f"  {status} {outcome.plan.name} ({outcome.plan.live_id or outcome.plan.backup_id}): {outcome.message}"
+            f"  {status} {outcome.plan.name} ({outcome.new_id or outcome.plan.live_id or outcome.plan.backup_id}): "
+            f"{outcome.message}"
         )
-    for plan in pending:
-        lines.append(f"  not finished {plan.name} ({plan.live_id or plan.backup_id})")
+    for plan, why in pending:
+        lines.append(f"  not done {plan.name} ({plan.live_id or plan.backup_id}): {why}")
     if any(not outcome.ok for outcome in outcomes) or pending:
         lines.append(
             "Nothing restored above was undone. Running restore again is safe: it only changes what still differs."
         )
-    recreated = [outcome for outcome in outcomes if outcome.new_id]
-    if recreated:
-        lines.append(
-            "Recreated routes have new ids: "
-            + ", ".join(f"{o.plan.name} {o.plan.backup_id} -> {o.new_id}" for o in recreated)
-            + ". Pulumi state still holds the old ids. In each stack that manages them: if the stack config "
-            "pins the route with `id:`, change it to the new id; then run `pulumi refresh` (it drops the "
-            "deleted ids from the state) and `pulumi up`, which adopts the route of the same name and "
-            "spec instead of creating a duplicate."
-        )
+    lines += recreated_lines(outcomes, plans)
     if done:
         lines.append(
             "Run `pulumi refresh` on the stacks that manage these routes so their state records the restored "
@@ -271,6 +264,46 @@ def report(outcomes: list[Outcome], pending: list[RoutePlan]) -> list[str]:
             "restored routes differ from the stack config."
         )
     return lines
+
+
+def recreated_lines(outcomes: list[Outcome], plans: list[RoutePlan]) -> list[str]:
+    """Every route of the backup that lives on under a new id: created by this run, or by an earlier one
+    (found by name), with what to do about Pulumi state."""
+    created_now = {id(outcome.plan) for outcome in outcomes if outcome.new_id}
+    recreated = [(o.plan.name, o.plan.backup_id, str(o.new_id)) for o in outcomes if o.new_id]
+    recreated += [
+        (plan.name, plan.backup_id, str(plan.live_id))
+        for plan in plans
+        if plan.matched_by_name and id(plan) not in created_now
+    ]
+    if not recreated:
+        return []
+    return [
+        "Recreated routes have new ids: "
+        + ", ".join(f"{name} {old} -> {new}" for name, old, new in recreated)
+        + ". Pulumi state still holds the old ids. In each stack that manages them: if the stack config "
+        "pins the route with `id:`, change it to the new id; then run `pulumi refresh` (it drops the "
+        "deleted ids from the state) and `pulumi up`, which adopts the route of the same name and "
+        "spec instead of creating a duplicate."
+    ]
+
+
+def settle(api: IncidentIoApi, plan: RoutePlan) -> Outcome | None:
+    """After an interruption: whether the write under way when it came went through (its answer never
+    arrived). None when it did not, or when that cannot be told."""
+    try:
+        if plan.action is Action.RECREATE:
+            landed = api.find_route_like(plan.spec)
+            if landed is not None:
+                message = f"created again with new id {landed['id']} (was {plan.backup_id}); its answer never arrived"
+                return Outcome(plan, True, message, str(landed["id"]))
+            return None
+        current = api.find_route(str(plan.live_id))
+        if current is not None and same_spec(plan.spec, from_live(current)):
+            return Outcome(plan, True, f"restored, now version {current['version']}; its answer never arrived")
+    except (IncidentIoError, KeyboardInterrupt):
+        return None
+    return None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -302,7 +335,11 @@ def main(argv: list[str]) -> int:
     blocked = any(plan.action is Action.BLOCKED for plan in plans)
     changes = [plan for plan in plans if plan.action in (Action.UPDATE, Action.RECREATE)]
     if not changes:
-        print("Nothing to restore: every restorable route already matches the backup.")
+        print(
+            "\n".join(
+                ["Nothing to restore: every restorable route already matches the backup.", *recreated_lines([], plans)]
+            )
+        )
         return EXIT_FAILED if blocked else EXIT_OK
     if args.dry_run:
         print("Dry run: nothing was changed.")
@@ -318,9 +355,14 @@ def main(argv: list[str]) -> int:
         except (OperationError, IncidentIoError) as error:
             outcomes.append(Outcome(plan, False, str(error)))
         except KeyboardInterrupt:
-            print("\n".join(["Interrupted.", *report(outcomes, changes[index - 1 :])]))
+            progress.say("interrupted: checking whether the write under way went through...")
+            landed = settle(api, plan)
+            pending = [(later, "not started") for later in changes[index:]]
+            if landed is None:
+                pending.insert(0, (plan, "interrupted; incident.io does not show it written"))
+            print("\n".join(["Interrupted.", *report([*outcomes, *([landed] if landed else [])], pending, plans)]))
             return EXIT_INTERRUPTED
-    print("\n".join(report(outcomes, [])))
+    print("\n".join(report(outcomes, [], plans)))
     return EXIT_FAILED if blocked or not all(outcome.ok for outcome in outcomes) else EXIT_OK
 
 

@@ -128,30 +128,43 @@ class _RetryPolicy(Retry):
         return seconds
 
 
-def failure_reason(error: BaseException | None) -> str:
-    """What went wrong with a connection, in a few words (never the libraries' own text, which is long
-    and names internals)."""
-    seen: set[int] = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        if isinstance(error, NameResolutionError):
-            return "the host name does not resolve"
-        if isinstance(error, (ConnectTimeoutError, requests.exceptions.ConnectTimeout)):
-            return "the connection timed out"
-        if isinstance(error, (ReadTimeoutError, requests.exceptions.ReadTimeout)):
-            return f"no answer within {DEFAULT_TIMEOUT[1]:.0f} s"
-        if isinstance(error, SSLError):
-            return "the TLS handshake failed"
-        if isinstance(error, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(error, (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected)):
-            return "the connection was closed without an answer"
-        if isinstance(error, OSError) and error.errno:
-            return os.strerror(error.errno).lower()
+def _chain(error: BaseException | None) -> list[BaseException]:
+    """An exception and everything it wraps (urllib3 nests the cause in `reason` or in `args`)."""
+    chain: list[BaseException] = []
+    while error is not None and all(error is not seen for seen in chain):
+        chain.append(error)
         inner = getattr(error, "reason", None)
         if not isinstance(inner, BaseException):
             inner = next((arg for arg in getattr(error, "args", ()) if isinstance(arg, BaseException)), None)
         error = inner or error.__cause__ or error.__context__
+    return chain
+
+
+# What went wrong, most telling first: urllib3's NewConnectionError is a ConnectTimeoutError too,
+# so the socket's own error decides before the timeouts do.
+_REASONS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str], ...] = (
+    (ConnectionRefusedError, "connection refused"),
+    (
+        (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected),
+        "the connection was closed without an answer",
+    ),
+    (NameResolutionError, "the host name does not resolve"),
+    (SSLError, "the TLS handshake failed"),
+    ((ReadTimeoutError, requests.exceptions.ReadTimeout), f"no answer within {DEFAULT_TIMEOUT[1]:.0f} s"),
+    ((ConnectTimeoutError, requests.exceptions.ConnectTimeout), "the connection timed out"),
+)
+
+
+def failure_reason(error: BaseException | None) -> str:
+    """What went wrong with a connection, in a few words (never the libraries' own text, which is long
+    and names internals)."""
+    chain = _chain(error)
+    for kinds, reason in _REASONS:
+        if any(isinstance(link, kinds) for link in chain):
+            return reason
+    for link in chain:
+        if isinstance(link, OSError) and link.errno:
+            return os.strerror(link.errno).lower()
     return "the connection failed"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 from typing import Any
 
 import pulumi
@@ -161,3 +162,17 @@ def test_a_route_that_could_not_be_claimed_is_a_warning_not_a_failure(
         run_stack("staging", _config("staging", emulator), run)
     assert run.outputs["routeIds"]
     assert any("could not be marked as managed" in record.getMessage() for record in caplog.records)
+
+
+def test_an_unreachable_api_is_announced_and_its_setting_named(
+    emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    with caplog.at_level(logging.WARNING):
+        message, run = _refused("staging", _config("staging", emulator, **{"incidentio:apiUrl": closed}))
+    retries = [record.getMessage() for record in caplog.records if "retrying" in record.getMessage()]
+    assert retries and f"no answer (connection refused) from {closed}, retrying 1/5" in retries[0]
+    assert run.resources == [] and "check `incidentio:apiUrl`" in message
+    assert "HTTPConnectionPool" not in message and "Max retries" not in message

@@ -123,7 +123,11 @@ def main(argv: list[str]) -> int:
         seed_sources(emulator.state, base_url=base_url)
     for injected in args.fault:
         emulator.inject(injected)
-    print(f"incident.io emulator on {emulator.url} (API key: the one given with --api-key)", flush=True)
+    print(
+        f"incident.io emulator on {emulator.url} (API key: {args.api_key}). It runs until Ctrl-C: run the "
+        "commands in another terminal, or start it in the background with `&` and stop it with `kill %1`.",
+        flush=True,
+    )
     try:
         emulator.serve_forever()
     except KeyboardInterrupt:

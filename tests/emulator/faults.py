@@ -19,6 +19,7 @@ class Fault:
       `page` instead of `body`: a text page, as a gateway in front of the API answers.
     - `delay`: wait this many seconds before handling (client timeouts).
     - `drop_after_acting`: do the work, then close the connection without answering.
+    - `answer_delay`: do the work, then wait this many seconds before answering (a slow answer).
     - `before`: run against the state first (a concurrent edit between two requests).
     """
 
@@ -31,6 +32,7 @@ class Fault:
     page: str | None = None
     delay: float = 0.0
     drop_after_acting: bool = False
+    answer_delay: float = 0.0
     before: Callable[[EmulatorState], object] | None = None
 
     def matches(self, method: str, path: str) -> bool:

@@ -94,6 +94,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as error:
             self._send(error.status, error_body(error, request_id))
             return
+        if fault is not None and fault.answer_delay:
+            time.sleep(fault.answer_delay)
         if fault is not None and fault.drop_after_acting:
             self.close_connection = True
             self.connection.shutdown(2)
