@@ -329,8 +329,9 @@ class AlertRouteProvider(ResourceProvider):
             described = "; ".join(f"{route_id} (differs in {', '.join(fields)})" for route_id, fields in different)
             raise AlertRouteError(
                 f"an alert route named {spec['name']!r} already exists in incident.io: {described}. "
-                "Creating another would page twice. To manage the existing route, set its id in the stack "
-                "config (`id:`, adopted on the next `up`); or give this route another name."
+                "Creating another would page twice. If this stack already manages it under another resource key "
+                "(its `key:` or name changed), list the old key in `previousKeys:`; to take over a route made "
+                "elsewhere, make the declaration say what it says and set `id:`; or give this route another name."
             )
         return None
 

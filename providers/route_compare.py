@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from providers.alert_route_spec import STORED_ALIASES
+from providers.alert_route_spec import STORED_ALIASES, normalize
 
 # Lists whose order carries no meaning: the API may answer them in another order than they were
 # sent (alert sources, channel config, escalation targets, grouping keys, expressions: see
@@ -86,17 +86,6 @@ def _text(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def _json_numbers(value: Any) -> Any:
-    """A decoded JSON literal as the API re-encodes it: Go decodes numbers as float64, so 1.0 is 1."""
-    if isinstance(value, dict):
-        return {key: _json_numbers(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_json_numbers(item) for item in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 def _json_or_none(text: str) -> Any:
     """The decoded value of a literal holding a JSON object or array; None for anything else."""
     stripped = text.strip()
@@ -113,7 +102,8 @@ def _leaf(value: Any, key: str | None) -> Any:
         return OPERATION_ALIASES.get(value, value)
     if key == "literal" and isinstance(value, str):
         decoded = _json_or_none(value)
-        return value if decoded is None else {"json": _json_numbers(decoded)}
+        # Numbers as the API re-encodes them: Go decodes JSON numbers as float64, so 1.0 is 1.
+        return value if decoded is None else {"json": normalize(decoded)}
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Iterator
 from typing import Any
@@ -91,11 +92,18 @@ def provider(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> AlertRouteP
     return configured_provider(emulator)
 
 
-@pytest.fixture
-def host(emulator: Emulator) -> Iterator[EngineHost]:
-    """The real dynamic provider host, configured with the canary key for the emulator."""
+@contextlib.contextmanager
+def engine_run(emulator: Emulator) -> Iterator[EngineHost]:
+    """The real dynamic provider host of one run (the engine starts one per `pulumi` command),
+    configured with the canary key for the emulator."""
     engine = EngineHost({"incidentio:apiKey": CANARY_API_KEY, "incidentio:apiUrl": emulator.url})
     try:
         yield engine
     finally:
         engine.close()
+
+
+@pytest.fixture
+def host(emulator: Emulator) -> Iterator[EngineHost]:
+    with engine_run(emulator) as engine:
+        yield engine

@@ -5,8 +5,6 @@ every create is done, Delete of the resources the program no longer declares."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import grpc
@@ -14,26 +12,16 @@ import pytest
 
 from providers.alert_route_spec import from_live
 from providers.route_compare import same_spec
-from tests.conftest import CANARY_API_KEY, route_spec
+from tests.conftest import engine_run, route_spec
 from tests.emulator import Emulator
-from tests.engine_harness import DIFF_SOME, EngineHost, without_provider
+from tests.engine_harness import DIFF_SOME, without_provider
 
 JsonDict = dict[str, Any]
 
 
-@contextmanager
-def one_run(emulator: Emulator) -> Iterator[EngineHost]:
-    """The provider host of one `pulumi up` (the engine starts one per run)."""
-    host = EngineHost({"incidentio:apiKey": CANARY_API_KEY, "incidentio:apiUrl": emulator.url})
-    try:
-        yield host
-    finally:
-        host.close()
-
-
 def _created(emulator: Emulator, key: str, spec: JsonDict) -> tuple[str, JsonDict, JsonDict]:
     """A first `up` that creates the route under `key`: its id, state and inputs."""
-    with one_run(emulator) as up:
+    with engine_run(emulator) as up:
         inputs, failures = up.check(key, {}, {"spec": spec})
         assert failures == []
         route_id, state, _ = up.create(key, without_provider(inputs))
@@ -48,7 +36,7 @@ def test_a_changed_key_keeps_the_route_and_the_preview_says_it_is_adopted(emulat
     route_id, old_state, _ = _created(emulator, "production-warnings", route_spec())
     before = _writes(emulator)
 
-    with one_run(emulator) as up:
+    with engine_run(emulator) as up:
         # preview and up: the resource under its new key is new to the stack
         inputs, failures = up.check("warnings", {}, {"spec": route_spec()})
         assert failures == []
@@ -67,7 +55,7 @@ def test_a_changed_name_and_key_replace_the_route_without_a_moment_with_none(emu
     old_id, old_state, _ = _created(emulator, "production-warnings", route_spec())
     renamed = route_spec(name="Warnings (production)")
 
-    with one_run(emulator) as up:
+    with engine_run(emulator) as up:
         inputs, failures = up.check("warnings-production", {}, {"spec": renamed})
         assert failures == [] and "adopt_id" not in without_provider(inputs)
         new_id, _, _ = up.create("warnings-production", without_provider(inputs))
@@ -80,7 +68,7 @@ def test_a_changed_name_and_key_replace_the_route_without_a_moment_with_none(emu
 
 def test_delete_removes_a_route_no_create_of_the_run_took_over(emulator: Emulator) -> None:
     route_id, state, _ = _created(emulator, "production-warnings", route_spec())
-    with one_run(emulator) as destroy:
+    with engine_run(emulator) as destroy:
         destroy.delete("production-warnings", route_id, state)
     assert emulator.state.routes == {}
 
@@ -89,7 +77,7 @@ def test_a_changed_id_is_a_replacement_the_preview_shows(emulator: Emulator) -> 
     route_id, state, inputs = _created(emulator, "production-warnings", route_spec())
     duplicate = emulator.state.create_route(route_spec())  # the same route made again by hand
 
-    with one_run(emulator) as up:
+    with engine_run(emulator) as up:
         news, failures = up.check("production-warnings", inputs, {"spec": route_spec(), "adopt_id": duplicate.id})
         assert failures == []
         response = up.stub.Diff(up.diff_request("production-warnings", route_id, state, without_provider(news)))
@@ -103,7 +91,7 @@ def test_a_changed_id_is_a_replacement_the_preview_shows(emulator: Emulator) -> 
 
 def test_the_same_id_as_the_managed_route_is_no_change(emulator: Emulator) -> None:
     route_id, state, inputs = _created(emulator, "production-warnings", route_spec())
-    with one_run(emulator) as up:
+    with engine_run(emulator) as up:
         news, _ = up.check("production-warnings", inputs, {"spec": route_spec(), "adopt_id": route_id})
         response = up.stub.Diff(up.diff_request("production-warnings", route_id, state, without_provider(news)))
     assert response.changes != DIFF_SOME and list(response.replaces) == []
@@ -115,7 +103,7 @@ def test_an_id_naming_a_route_that_says_something_else_stops_before_the_old_rout
     route_id, _, inputs = _created(emulator, "production-warnings", route_spec())
     other = emulator.state.create_route(route_spec(name="Someone else's route"))
 
-    with one_run(emulator) as up:
+    with engine_run(emulator) as up:
         news, _ = up.check("production-warnings", inputs, {"spec": route_spec(), "adopt_id": other.id})
         with pytest.raises(grpc.RpcError) as raised:
             up.create("production-warnings", without_provider(news))
