@@ -7,6 +7,7 @@ until each is set, and lists them all at once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +76,45 @@ ROUTE_SCHEMA = {
     "additionalProperties": False,
 }
 
+# An alert a routing test sends through the routes, in the stack's names: a key of alertSources, and
+# attribute values by key of references (a list for an array attribute; an attribute left out is unset).
+_TEST_ALERT = {
+    "type": "object",
+    "properties": {
+        "source": _NAME,
+        "attributes": {
+            "type": "object",
+            "propertyNames": _NAME,
+            "additionalProperties": {"anyOf": [_NONEMPTY, {"type": "array", "items": _NONEMPTY, "minItems": 1}]},
+        },
+    },
+    "required": ["source"],
+    "additionalProperties": False,
+}
+_NAME_SET = {"type": "array", "items": _NONEMPTY, "uniqueItems": True}
+ROUTING_TEST_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "alert": _TEST_ALERT,
+        # Only what is given is checked; `routes: []` says the alert goes nowhere.
+        "expect": {
+            "type": "object",
+            "properties": {"routes": _NAME_SET, "pages": _NAME_SET, "slack": _NAME_SET},
+            "minProperties": 1,
+            "additionalProperties": False,
+        },
+    },
+    "required": ["alert", "expect"],
+    "additionalProperties": False,
+}
+# What routing coverage reports (components/routing_tests.py); `failOn` makes those kinds errors.
+COVERAGE_KINDS = ("dropped", "twice", "unreached")
+ROUTING_COVERAGE_SCHEMA = {
+    "type": "object",
+    "properties": {"failOn": {"type": "array", "items": {"enum": list(COVERAGE_KINDS)}, "uniqueItems": True}},
+    "additionalProperties": False,
+}
+
 _SETTINGS_PROPERTIES: dict[str, Any] = {
     "environment": {"enum": ["production", "staging"]},
     "alertSources": {
@@ -98,6 +138,8 @@ _SETTINGS_PROPERTIES: dict[str, Any] = {
         },
     },
     "routes": {"type": "array", "items": ROUTE_SCHEMA},
+    "routingTests": {"type": "array", "items": ROUTING_TEST_SCHEMA},
+    "routingCoverage": ROUTING_COVERAGE_SCHEMA,
     "aws": {
         "type": "object",
         "properties": {
@@ -157,6 +199,12 @@ ROUTE_CONFIG_SCHEMA = {
     "properties": {key: _SETTINGS_PROPERTIES[key] for key in ROUTE_CONFIG_KEYS},
     "required": ["alertSources", "routes"],
     "additionalProperties": False,
+}
+# The routing tests and coverage options, checked against the route-declaring keys (route-test.sh).
+ROUTING_TEST_KEYS = ("routingTests", "routingCoverage")
+_ROUTING_TEST_KEYS_SCHEMA = {
+    "type": "object",
+    "properties": {key: _SETTINGS_PROPERTIES[key] for key in ROUTING_TEST_KEYS},
 }
 
 
@@ -249,6 +297,64 @@ class RouteVocabulary:
     slack_channels: dict[str, str]
 
 
+AttributeValue = str | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StackAlert:
+    """An alert in the stack's names: the key of its source in alertSources, and its attribute values
+    by key of references (sorted; an attribute not given is unset)."""
+
+    source: str
+    attributes: tuple[tuple[str, AttributeValue], ...] = ()
+
+    @classmethod
+    def of(cls, source: str, attributes: dict[str, Any] | None = None) -> StackAlert:
+        values = {name: value if isinstance(value, str) else tuple(value) for name, value in (attributes or {}).items()}
+        return cls(source, tuple(sorted(values.items())))
+
+    def describe(self) -> str:
+        """`source=alertmanager severity=critical`, as route-test.sh takes it (an array as `[a, b]`)."""
+        given = (
+            f"{name}={value if isinstance(value, str) else '[' + ', '.join(value) + ']'}"
+            for name, value in self.attributes
+        )
+        return " ".join([f"source={self.source}", *given])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "attributes": {name: value if isinstance(value, str) else list(value) for name, value in self.attributes},
+        }
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What a routing test checks, in the stack's names; None: not checked. Sets: order means nothing."""
+
+    routes: frozenset[str] | None = None
+    pages: frozenset[str] | None = None
+    slack: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class RoutingTest:
+    index: int
+    alert: StackAlert
+    expect: Expectation
+
+    @property
+    def label(self) -> str:
+        return f"routingTests[{self.index}] ({self.alert.describe()})"
+
+
+@dataclass(frozen=True)
+class RoutingCoverage:
+    """Which kinds of routing coverage findings stop the run instead of warning (COVERAGE_KINDS)."""
+
+    fail_on: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True)
 class StackSettings:
     stack: str
@@ -269,6 +375,8 @@ class StackSettings:
     alertmanager_name: str
     alertmanager_namespace: str
     restart_alertmanager_on_token_change: bool
+    routing_tests: tuple[RoutingTest, ...] = ()
+    routing_coverage: RoutingCoverage = RoutingCoverage()
 
 
 def _suffix(parts: Any) -> str:
@@ -383,6 +491,70 @@ def route_config_problems(raw: dict[str, Any]) -> list[str]:
     return _schema_problems(raw, ROUTE_CONFIG_SCHEMA) or _reference_problems(raw)
 
 
+def _known(names: Iterable[str]) -> str:
+    return ", ".join(sorted(names)) or "none declared"
+
+
+def alert_problems(source: str, attributes: Iterable[str], raw: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, problem) for each name an alert uses that the stack does not declare."""
+    problems: list[tuple[str, str]] = []
+    sources = raw.get("alertSources") or {}
+    if source not in sources:
+        problems.append(("source", f"unknown source {source!r}; known: {_known(sources)} (the keys of alertSources)"))
+    references = raw.get("references") or {}
+    for name in attributes:
+        if name not in references:
+            problem = f"unknown attribute {name!r}; known: {_known(references)} (the keys of references)"
+            problems.append((f"attributes.{name}", problem))
+    return problems
+
+
+def routing_test_problems(raw: dict[str, Any]) -> list[str]:
+    """Problems in routingTests and routingCoverage: their shape, then every name the tests use. The
+    route-declaring keys must be valid already (route_config_problems)."""
+    problems = _schema_problems({key: raw[key] for key in ROUTING_TEST_KEYS if key in raw}, _ROUTING_TEST_KEYS_SCHEMA)
+    if problems:
+        return problems
+    known = {
+        "routes": ("route", [route["name"] for route in raw.get("routes") or []], "the names of routes"),
+        "pages": ("escalation path", list(raw.get("escalationPaths") or {}), "the keys of escalationPaths"),
+        "slack": ("Slack channel", list(raw.get("slackChannels") or {}), "the keys of slackChannels"),
+    }
+    for index, test in enumerate(raw.get("routingTests") or []):
+        where = f"routingTests[{index}]"
+        alert = test["alert"]
+        problems += [
+            f"{where}.alert.{path}: {problem}"
+            for path, problem in alert_problems(alert["source"], alert.get("attributes") or {}, raw)
+        ]
+        for member, (kind, names, which) in known.items():
+            problems += [
+                f"{where}.expect.{member}: unknown {kind} {name!r}; known: {_known(names)} ({which})"
+                for name in test["expect"].get(member) or []
+                if name not in names
+            ]
+    return problems
+
+
+def routing_tests(raw: dict[str, Any]) -> tuple[RoutingTest, ...]:
+    def expectation(expect: dict[str, Any]) -> Expectation:
+        given = {member: frozenset(names) for member, names in expect.items()}
+        return Expectation(given.get("routes"), given.get("pages"), given.get("slack"))
+
+    return tuple(
+        RoutingTest(
+            index,
+            StackAlert.of(test["alert"]["source"], test["alert"].get("attributes")),
+            expectation(test["expect"]),
+        )
+        for index, test in enumerate(raw.get("routingTests") or [])
+    )
+
+
+def routing_coverage(raw: dict[str, Any]) -> RoutingCoverage:
+    return RoutingCoverage(frozenset((raw.get("routingCoverage") or {}).get("failOn") or ()))
+
+
 def name_tables(raw: dict[str, Any]) -> NameTables:
     def lookup(entry: dict[str, Any]) -> Lookup:
         return Lookup(entry.get("name"), entry.get("id"))
@@ -424,7 +596,7 @@ def parse_settings(stack: str, raw: dict[str, Any]) -> StackSettings:
     problems = _schema_problems(raw, SETTINGS_SCHEMA)
     if problems:
         raise SettingsError(stack, problems)
-    problems = _reference_problems(raw) + _placeholders(raw, "config")
+    problems = _reference_problems(raw) + routing_test_problems(raw) + _placeholders(raw, "config")
     if problems:
         raise SettingsError(stack, problems)
     external = raw["externalSecret"]
@@ -448,4 +620,6 @@ def parse_settings(stack: str, raw: dict[str, Any]) -> StackSettings:
         alertmanager_name=alertmanager["name"],
         alertmanager_namespace=alertmanager.get("namespace", "monitoring"),
         restart_alertmanager_on_token_change=alertmanager.get("restartOnTokenChange", True),
+        routing_tests=routing_tests(raw),
+        routing_coverage=routing_coverage(raw),
     )

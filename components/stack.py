@@ -9,6 +9,7 @@ import pulumi
 from components.alert_routing import AlertRouting, AlertRoutingArgs
 from components.alert_source_secret import AlertSourceSecret, AlertSourceSecretArgs, alertmanager_receiver
 from components.names import Resolved, needed, resolve
+from components.routing_tests import compiled_routes, verify
 from components.settings import StackSettings, parse_settings
 from providers.directory import ApiKeyError, check_api_key, fetch_directory, open_api, source_info
 from providers.http import Credentials, IncidentIoError
@@ -20,6 +21,8 @@ OBJECT_KEYS = (
     "escalationPaths",
     "slackChannels",
     "routes",
+    "routingTests",
+    "routingCoverage",
     "aws",
     "externalSecret",
     "alertmanager",
@@ -66,6 +69,15 @@ def resolve_names(settings: StackSettings) -> Resolved:
 
 def build_stack(settings: StackSettings) -> None:
     resolved = resolve_names(settings)
+    # The routing tests run on the payloads `up` would write, before any resource exists: a failing
+    # test stops the run with nothing changed.
+    routing_matrix = verify(
+        settings.stack,
+        compiled_routes(settings.routes, resolved.vocabulary, resolved.source_ids),
+        settings.routing_tests,
+        settings.routing_coverage,
+        warn=pulumi.log.warn,
+    )
     alertmanager = source_info(resolved.sources[settings.alertmanager_source])
     checkly = source_info(resolved.sources[settings.checkly_source])
 
@@ -84,6 +96,7 @@ def build_stack(settings: StackSettings) -> None:
         "alertSourceUrls", {"alertmanager": alertmanager.alert_events_url, "checkly": checkly.alert_events_url}
     )
     pulumi.export("routeIds", routing.route_ids)
+    pulumi.export("routingMatrix", routing_matrix)
     pulumi.export("awsSecretArn", secret.secret_arn)
     pulumi.export(
         "externalSecret", {"name": settings.external_secret_name, "namespace": settings.external_secret_namespace}

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from ops.route_test import MARKER
+
 GITHUB = Path(__file__).resolve().parent.parent / ".github"
 STACKS = ("staging", "production")
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
@@ -85,3 +87,29 @@ def test_checks_run_the_same_command_as_ci() -> None:
     ci = (GITHUB.parent / ".ci" / "run").read_text()
     steps = workflow("checks")["jobs"]["test"]["steps"]
     assert "./scripts/test.sh" in ci and any(step.get("run") == "./scripts/test.sh" for step in steps)
+
+
+def test_each_pull_request_preview_comments_where_alerts_go_before_and_after() -> None:
+    job = workflow("preview")["jobs"]["preview"]
+    steps = job["steps"]
+    (matrix,) = [step for step in steps if "contrib/route-test.sh" in str(step.get("run", ""))]
+    (preview,) = [step for step in steps if str(step.get("uses", "")).startswith("pulumi/actions@")]
+    script = matrix["run"]
+    # before = the live routes, after = this pull request's stack file of the job's stack, as markdown
+    assert '--stack-file "Pulumi.$STACK.yaml" --compare-live --markdown' in script
+    assert matrix["env"]["STACK"] == "${{ matrix.stack }}"
+    assert matrix["env"]["INCIDENT_IO_TOKEN"] == "${{ secrets.INCIDENT_IO_TOKEN }}"
+    # posted as the stack's own comment, found again by the marker the command writes first, and updated
+    assert MARKER.format(stack="$STACK") in script
+    assert "gh pr comment" in script and "--method PATCH" in script
+    assert matrix["env"]["GH_TOKEN"] == "${{ github.token }}"
+    assert job["permissions"]["pull-requests"] == "write"
+    # values reach the script through the environment, never as template expressions (injection)
+    assert "${{" not in script
+    # after the preview, even when it failed (a failing routing test belongs in the comment), and it
+    # never turns a failure into a success
+    assert steps.index(matrix) > steps.index(preview)
+    assert matrix["if"] == "${{ !cancelled() && steps.preview.outcome != 'skipped' }}" and preview["id"] == "preview"
+    assert "continue-on-error" not in matrix
+    paths = triggers(workflow("preview"))["pull_request"]["paths"]
+    assert {"ops/**", "contrib/route-test.sh"} <= set(paths)
