@@ -2,7 +2,8 @@
 # Runs the Pulumi CLI for this project: `./scripts/pulumi.sh <stack> <pulumi command...>`,
 # e.g. `./scripts/pulumi.sh staging preview` or `./scripts/pulumi.sh production up`.
 #
-# - Uses the pulumi CLI on PATH; without one, builds it from its Go modules (scripts/pulumi-cli.sh).
+# - Uses the pulumi CLI on PATH; without one, builds it from its Go modules (scripts/pulumi-cli.sh),
+#   which runs stack, config and state commands but not preview/up (no Python language host, below).
 # - Uses the state backend you chose (PULUMI_BACKEND_URL or `pulumi login`); if you chose none,
 #   a local file backend in ./.pulumi-state (nothing leaves this machine).
 # - Creates .venv with the runtime requirements on first use, selects (or creates) the stack.
@@ -25,6 +26,19 @@ if ! command -v pulumi >/dev/null 2>&1; then
   fi
   cli_dir=$("${PULUMI_CLI_BUILDER:-./scripts/pulumi-cli.sh}")
   export PATH="$cli_dir:$PATH"
+  # That build has no Python language host (its Go module is not on the Go module proxy), and every
+  # command that runs or loads the program needs one: say so plainly instead of the engine's error.
+  if [ ! -x "$cli_dir/pulumi-language-python" ] && ! command -v pulumi-language-python >/dev/null 2>&1; then
+    case "$1" in
+      preview | up | update | refresh | destroy | import | watch)
+        echo "the Pulumi CLI built from the Go module proxy ($cli_dir) cannot run '$1': it has no Python" \
+          "language host (pulumi-language-python; the proxy does not serve its module). Install the Pulumi" \
+          "CLI, which includes it: https://www.pulumi.com/docs/install/ (e.g. 'curl -fsSL https://get.pulumi.com | sh')." \
+          "To see the workflow without an account, run ./scripts/demo.sh" >&2
+        exit 127
+        ;;
+    esac
+  fi
 fi
 
 if [ -z "${PULUMI_BACKEND_URL:-}" ] && ! pulumi whoami >/dev/null 2>&1; then

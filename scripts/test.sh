@@ -24,4 +24,14 @@ echo "== mypy"; .venv/bin/mypy
 echo "== shellcheck"; .venv/bin/shellcheck scripts/*.sh contrib/*.sh .ci/run
 echo "== actionlint"; .venv/bin/actionlint
 echo "== zizmor"; .venv/bin/zizmor --offline --quiet .github
+# The end-to-end tests (tests/e2e/, tests/test_language_host.py) drive the real Pulumi CLI, which
+# scripts/pulumi-cli.sh builds from the Go module proxy (minutes on a fresh machine, then reused): built
+# here, with its progress shown, rather than silently inside the first test that needs it. If it cannot
+# be built (no Go), those tests fail with the reason: they are never skipped.
+echo "== Pulumi CLI for the end-to-end tests"
+if cli_dir=$(./scripts/pulumi-cli.sh); then
+  echo "$cli_dir"
+else
+  echo "scripts/pulumi-cli.sh failed: the end-to-end tests will fail" >&2
+fi
 echo "== pytest"; .venv/bin/python -m pytest "$@"

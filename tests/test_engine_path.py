@@ -113,8 +113,11 @@ def test_the_engine_cannot_import_a_dynamic_resource_so_routes_are_adopted_inste
 ) -> None:
     """The engine imports (`import_`, `pulumi import`) with a Read that carries only the id, and the
     dynamic provider host cannot find the provider without its blob (pulumi/pulumi#16175). This is why
-    the stack adopts live routes through `adopt_id` in Create. If Pulumi fixes it, this test fails:
-    then `import_` becomes an option again."""
+    the stack adopts live routes through `adopt_id` in Create. Here, the Read as the engine sends it, to
+    the host directly; tests/e2e/test_refusals.py
+    (test_the_engines_import_of_a_dynamic_route_fails_so_routes_are_adopted_instead) shows the real CLI
+    failing the same way for both `pulumi import` and `import_` (KeyError '__provider'). If Pulumi fixes
+    it, these tests fail: then `import_` becomes an option again."""
     existing = emulator.state.create_route(route_spec())
     with pytest.raises(grpc.RpcError) as raised:
         host.read_as_an_import("imported", existing.id)

@@ -107,15 +107,26 @@ def test_wrong_stack_or_missing_cli_stop_with_a_clear_message(checkout: Path, tm
 
 
 def test_without_an_installed_cli_but_with_go_it_runs_the_one_it_builds(checkout: Path, tmp_path: Path) -> None:
-    result, calls = run_script(checkout, tmp_path, "staging", "preview", with_cli=False, with_go=True)
+    result, calls = run_script(checkout, tmp_path, "staging", "config", with_cli=False, with_go=True)
     local = f"file://{checkout}/.pulumi-state"
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "builds.log").read_text() == "run\n"
     assert calls == [
         "built||whoami",
         f"built|{local}|stack select --create staging",
-        f"built|{local}|--stack staging preview",
+        f"built|{local}|--stack staging config",
     ]
+
+
+def test_the_built_cli_without_a_language_host_says_what_preview_needs(checkout: Path, tmp_path: Path) -> None:
+    result, calls = run_script(checkout, tmp_path, "staging", "preview", with_cli=False, with_go=True)
+    assert result.returncode == 127 and calls == []
+    assert "no Python language host" in result.stderr and "https://www.pulumi.com/docs/install/" in result.stderr
+    assert "./scripts/demo.sh" in result.stderr
+    # Once the build has one (the proxy serving its module), preview runs.
+    executable(tmp_path / "cli" / "pulumi-language-python", "#!/bin/sh\nexit 0\n")
+    result, calls = run_script(checkout, tmp_path, "staging", "preview", with_cli=False, with_go=True)
+    assert result.returncode == 0 and calls[-1].endswith("|--stack staging preview")
 
 
 def test_an_installed_cli_is_preferred_to_building_one(checkout: Path, tmp_path: Path) -> None:
