@@ -19,7 +19,7 @@ class AlertRoutingArgs:
     source_ids: dict[str, str]
 
 
-def _warn_unclaimed(route: AlertRoute, message: str | None) -> None:
+def _warn(route: AlertRoute, message: str | None) -> None:
     # The provider cannot warn from its own process; the program can, once the route is written.
     if message:
         pulumi.log.warn(message, resource=route)
@@ -44,7 +44,8 @@ class AlertRouting(pulumi.ComponentResource):
                 # Pulumi's `import`: the engine cannot import dynamic resources, pulumi/pulumi#16175.)
                 adopt_id=route.id,
             )
-            resource.claim_error.apply(functools.partial(_warn_unclaimed, resource))
+            resource.claim_error.apply(functools.partial(_warn, resource))
+            resource.answer_differs.apply(functools.partial(_warn, resource))
             self.routes[route.name] = resource
         self.route_ids = pulumi.Output.all(**{name: resource.id for name, resource in self.routes.items()}).apply(
             lambda ids: dict(sorted(ids.items()))

@@ -75,9 +75,11 @@ class RouteEffect:
     pages: tuple[str, ...]
     slack: tuple[str, ...]
     incident: bool | None
-    # The targets hold under every reading and everything the route does was evaluated.
-    settled: bool
-    unevaluated: bool
+    # Its pages and Slack posts could be worked out (nothing chosen when the alert arrives), and each
+    # channel it posts to, it posts to under every reading.
+    pages_known: bool
+    slack_known: bool
+    slack_certain: bool
 
     def describe(self) -> str:
         does = [f"pages {', '.join(self.pages)}"] if self.pages else []
@@ -112,15 +114,18 @@ class Outcome:
 
     def reach(self, member: str) -> Reach:
         certain = [effect for effect in self.effects if effect.certain]
-        unknown = bool(self.undecided) or any(effect.unevaluated for effect in self.effects)
         if member == "routes":
             possible = {effect.route for effect in self.effects} | set(self.undecided)
             return Reach(frozenset(effect.route for effect in certain), frozenset(possible))
         if member == "pages":
             # Escalation targets have no conditions (docs/routing.md R8): a certain route pages for certain.
             sure = {page for effect in certain for page in effect.pages}
+            unknown = bool(self.undecided) or any(not effect.pages_known for effect in self.effects)
             return Reach(frozenset(sure), frozenset(page for e in self.effects for page in e.pages), unknown)
-        sure = {channel for effect in certain if effect.settled for channel in effect.slack}
+        sure = {
+            channel for effect in certain if effect.slack_certain and effect.slack_known for channel in effect.slack
+        }
+        unknown = bool(self.undecided) or any(not effect.slack_known for effect in self.effects)
         return Reach(frozenset(sure), frozenset(channel for e in self.effects for channel in e.slack), unknown)
 
     def describe(self) -> str:
@@ -167,8 +172,9 @@ class StackRoutes:
                 + tuple(f"user {user}" for user in match.user_ids),
                 slack=_named(match.slack_channel_ids, self.channel_names),
                 incident=match.creates_incident,
-                settled=match.settled,
-                unevaluated=bool(match.cannot_evaluate),
+                pages_known=match.pages_known,
+                slack_known=match.posts_known,
+                slack_certain=match.posts_certain,
             )
             for match in evaluation.matches
         )
@@ -340,20 +346,14 @@ class Finding:
 
 def _flow(alert: StackAlert) -> str:
     """The alert as a routing test writes it, on one line."""
-    attributes = ", ".join(
-        f"{name}: {value if isinstance(value, str) else '[' + ', '.join(value) + ']'}"
-        for name, value in alert.attributes
-    )
+    attributes = ", ".join(alert.written(": "))
     return f"{{source: {alert.source}" + (f", attributes: {{{attributes}}}" if attributes else "") + "}"
 
 
 def _which(alert: StackAlert, tested: Iterable[str]) -> str:
     """`an alert from planetscale with branch unset`."""
     given = dict(alert.attributes)
-    said = [
-        f"{name}={value if isinstance(value, str) else '[' + ', '.join(value) + ']'}"
-        for name, value in alert.attributes
-    ]
+    said = alert.written()
     said += [f"{name} unset" for name in tested if name not in given]
     return f"an alert from {alert.source}" + (f" with {' and '.join(said)}" if said else "")
 

@@ -209,8 +209,8 @@ _ROUTING_TEST_KEYS_SCHEMA = {
 
 
 class ConfigProblemsError(pulumi.RunError, ValueError):
-    """Problems in the stack config, each on its own line. A RunError: Pulumi shows the message alone,
-    without a stack trace."""
+    """Problems in the stack config, each on its own line. A RunError: Pulumi shows the message without a
+    stack trace (followed by the engine's own "program exited with non-zero exit code: 1")."""
 
     def __init__(self, heading: str, problems: list[str]) -> None:
         self.problems = problems
@@ -313,13 +313,16 @@ class StackAlert:
         values = {name: value if isinstance(value, str) else tuple(value) for name, value in (attributes or {}).items()}
         return cls(source, tuple(sorted(values.items())))
 
-    def describe(self) -> str:
-        """`source=alertmanager severity=critical`, as route-test.sh takes it (an array as `[a, b]`)."""
-        given = (
-            f"{name}={value if isinstance(value, str) else '[' + ', '.join(value) + ']'}"
+    def written(self, separator: str = "=") -> list[str]:
+        """Each attribute as `name=value`, an array as `[a, b]` (what route-test.sh reads back)."""
+        return [
+            f"{name}{separator}{value if isinstance(value, str) else '[' + ', '.join(value) + ']'}"
             for name, value in self.attributes
-        )
-        return " ".join([f"source={self.source}", *given])
+        ]
+
+    def describe(self) -> str:
+        """`source=alertmanager severity=critical`, as route-test.sh takes it."""
+        return " ".join([f"source={self.source}", *self.written()])
 
     def to_json(self) -> dict[str, Any]:
         return {

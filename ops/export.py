@@ -75,6 +75,9 @@ class Names:
     # The incident.io value a table entry stands for (None when it does not resolve).
     value_of: Callable[[Any], Any] = field(default=lambda entry: entry)
     filled: list[str] = field(default_factory=list)
+    # Of those, entries that named something the org does not resolve (not a placeholder): other routes
+    # of the stack file that use them now name what the export found.
+    repointed: list[str] = field(default_factory=list)
 
     def name(self, value: str, label: str, entry: Any) -> str:
         for key, existing in self.table.items():
@@ -82,10 +85,11 @@ class Names:
                 return key
         key = _slug(label, self.kind)
         existing = self.table.get(key)
-        if (isinstance(existing, str) and existing.startswith(PLACEHOLDER)) or (
-            key in self.table and self.value_of(existing) is None
-        ):
+        if isinstance(existing, str) and existing.startswith(PLACEHOLDER):
             self.filled.append(key)
+        elif key in self.table and self.value_of(existing) is None:
+            self.filled.append(key)
+            self.repointed.append(key)
         else:
             base, suffix = key, 2
             while key in self.table:
@@ -194,19 +198,10 @@ _ROUTE_FIELD_ORDER = ("name", "id", "key", "previousKeys", "enabled", "sources",
 _COMPILES_TO = {"when": "condition_groups", "escalation": "escalation_config", "slack": "channel_config"}
 
 
-def _same_route(compiled: JsonDict, payload: JsonDict) -> bool:
-    """The compiled declaration says all the live route means, and nothing it does not."""
-    return same_spec(compiled, payload)
-
-
-def _equal(first: Any, second: Any) -> bool:
-    return same_spec(first, second)
-
-
 def _fitted(payload: JsonDict, types: dict[str, str]) -> JsonDict:
     decl = _guess(payload, types)
     compiled = _compile_guess(decl, types)
-    if not _equal({"alert_sources": compiled["alert_sources"]}, {"alert_sources": payload.get("alert_sources")}):
+    if not same_spec({"alert_sources": compiled["alert_sources"]}, {"alert_sources": payload.get("alert_sources")}):
         for match in decl["sources"]:
             match["when"] = None
     for high_level, payload_field in _COMPILES_TO.items():
@@ -217,7 +212,7 @@ def _fitted(payload: JsonDict, types: dict[str, str]) -> JsonDict:
             got = compiled[payload_field].get("escalation_targets")
         else:
             wanted, got = payload.get(payload_field), compiled[payload_field]
-        if not _equal({payload_field: got}, {payload_field: wanted}):
+        if not same_spec({payload_field: got}, {payload_field: wanted}):
             decl[high_level] = None
     return decl
 
@@ -258,7 +253,7 @@ def _minimal_raw(compiled: JsonDict, payload: JsonDict) -> JsonDict:
             node = node[key]
         for key in sorted(node):
             trial = _without(raw, (*path, key))
-            if _same_route(deep_merge(compiled, trial), payload):
+            if same_spec(deep_merge(compiled, trial), payload):
                 raw = trial
             elif isinstance(node[key], dict):
                 prune((*path, key))
@@ -416,7 +411,7 @@ def export(
     config: JsonDict = {key: namer.tables[key].table for key in TABLES if namer.tables[key].table}
     config["routes"] = [_ordered(route) for route in routes]
     notes += [
-        f"filled in {key}.{name} (was {PLACEHOLDER} or did not resolve)"
+        f"filled in {key}.{name} (was {PLACEHOLDER}, or did not resolve)"
         for key in TABLES
         for name in namer.tables[key].filled
     ]
@@ -426,6 +421,19 @@ def export(
         for name, value in namer.tables[key].table.items()
         if isinstance(value, str) and value.startswith(PLACEHOLDER)
     ]
+    kept_uses = _used_names([route for route in routes if str(route.get("id")) not in payloads])
+    for key in TABLES:
+        for name in namer.tables[key].repointed:
+            if name in kept_uses[key]:
+                users = [
+                    str(route["name"])
+                    for route in routes
+                    if str(route.get("id")) not in payloads and name in _used_names([route])[key]
+                ]
+                notes.append(
+                    f"WARNING: {key}.{name} did not resolve and now names what the live routes use; the stack "
+                    f"file's other routes that use it ({', '.join(users)}) will name that too: check they mean it"
+                )
     for key, name, problem in namer.unresolved:
         result.comments[(key, name)] = f"{problem}: check it exists and this key may see it"
         notes.append(
@@ -504,7 +512,7 @@ def _verify(config: JsonDict, directory: Directory, payloads: dict[str, JsonDict
     for route in route_declarations(checked):
         compiled = compile_route(route, resolved.vocabulary, resolved.source_ids)
         errors = validation_errors(compiled)
-        if errors or not _same_route(compiled, payloads[str(route.id)]):
+        if errors or not same_spec(compiled, payloads[str(route.id)]):
             raise OperationError(
                 f"route {route.name!r} ({route.id}) does not round-trip through the stack config "
                 f"({errors or 'compiled payload differs from the live route'}); this is a bug in the export"

@@ -29,7 +29,7 @@ from ops.cli import (
 from providers.alert_route_spec import from_live, normalize, validation_errors
 from providers.api import IncidentIoApi, JsonDict, is_version_conflict
 from providers.http import IncidentIoError, NotFoundError, ResponseLostError
-from providers.route_compare import changed_between, differences, same_spec
+from providers.route_compare import changed_fields, differences, same_spec
 
 
 class Action(enum.Enum):
@@ -200,7 +200,7 @@ def apply(api: IncidentIoApi, plan: RoutePlan) -> Outcome:
         if same_spec(plan.spec, from_live(latest)):
             return Outcome(plan, True, f"restored, now version {latest['version']}")
         raise RestoreConflictError(
-            _edited_message(current, latest, changed_between(from_live(current), from_live(latest)))
+            _edited_message(current, latest, changed_fields(from_live(current), from_live(latest)))
         ) from None
     return Outcome(plan, True, f"restored, now version {updated['version']}")
 
@@ -210,7 +210,7 @@ def _edited_since(seen: JsonDict, current: JsonDict) -> list[str]:
     when a save changed nothing (that moves the version too)."""
     if seen.get("version") == current.get("version"):
         return []
-    return changed_between(from_live(seen), from_live(current))
+    return changed_fields(from_live(seen), from_live(current))
 
 
 def _edited_message(seen: JsonDict, current: JsonDict, changed: list[str]) -> str:
@@ -288,22 +288,25 @@ def recreated_lines(outcomes: list[Outcome], plans: list[RoutePlan]) -> list[str
     ]
 
 
-def settle(api: IncidentIoApi, plan: RoutePlan) -> Outcome | None:
-    """After an interruption: whether the write under way when it came went through (its answer never
-    arrived). None when it did not, or when that cannot be told."""
+def settle(api: IncidentIoApi, plan: RoutePlan) -> tuple[Outcome | None, str]:
+    """After an interruption: the outcome of the write under way when it came, if it went through (its
+    answer never arrived); otherwise None and what to say about it."""
     try:
         if plan.action is Action.RECREATE:
             landed = api.find_route_like(plan.spec)
             if landed is not None:
                 message = f"created again with new id {landed['id']} (was {plan.backup_id}); its answer never arrived"
-                return Outcome(plan, True, message, str(landed["id"]))
-            return None
-        current = api.find_route(str(plan.live_id))
-        if current is not None and same_spec(plan.spec, from_live(current)):
-            return Outcome(plan, True, f"restored, now version {current['version']}; its answer never arrived")
+                return Outcome(plan, True, message, str(landed["id"])), ""
+        else:
+            current = api.find_route(str(plan.live_id))
+            if current is not None and same_spec(plan.spec, from_live(current)):
+                return Outcome(plan, True, f"restored, now version {current['version']}; its answer never arrived"), ""
     except (IncidentIoError, KeyboardInterrupt):
-        return None
-    return None
+        return None, (
+            "interrupted; could not check whether it was written: run restore again, which finds a recreated "
+            "route by name and changes only what still differs"
+        )
+    return None, "interrupted; incident.io does not show it written"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -356,10 +359,10 @@ def main(argv: list[str]) -> int:
             outcomes.append(Outcome(plan, False, str(error)))
         except KeyboardInterrupt:
             progress.say("interrupted: checking whether the write under way went through...")
-            landed = settle(api, plan)
+            landed, why = settle(api, plan)
             pending = [(later, "not started") for later in changes[index:]]
             if landed is None:
-                pending.insert(0, (plan, "interrupted; incident.io does not show it written"))
+                pending.insert(0, (plan, why))
             print("\n".join(["Interrupted.", *report([*outcomes, *([landed] if landed else [])], pending, plans)]))
             return EXIT_INTERRUPTED
     print("\n".join(report(outcomes, [], plans)))

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from components.names import ATTRIBUTE_SUBJECT, NameResolutionError, match_one, resolve
 from components.routing_tests import (
     Change,
@@ -45,6 +43,7 @@ from components.settings import (
     routing_test_problems,
     routing_tests,
 )
+from ops import stack_file as stack_file_yaml
 from ops.cli import EXIT_FAILED, EXIT_OK, InputError, Progress, command_parser, connect, run
 from ops.export import export, project_name
 from providers.api import IncidentIoApi, JsonDict
@@ -142,17 +141,7 @@ class StackFile:
 
 def read_stack_file(path: Path) -> StackFile:
     """The stack's route-declaring keys and routing tests, checked as `pulumi preview` checks them."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise InputError(f"{path}: cannot read the stack file ({error.strerror})") from None
-    except yaml.YAMLError as error:
-        raise InputError(f"{path}: not a YAML file ({error})") from None
-    section = document.get("config") if isinstance(document, dict) else None
-    if not isinstance(section, dict):
-        raise InputError(f"{path}: not a stack file (a YAML mapping with a `config:` key)")
-    prefix = f"{project_name()}:"
-    config = {key.removeprefix(prefix): value for key, value in section.items() if key.startswith(prefix)}
+    config = stack_file_yaml.read_config(path, project_name())
     problems = route_config_problems({key: config[key] for key in ROUTE_CONFIG_KEYS if key in config})
     problems = problems or routing_test_problems(config)
     if problems:
@@ -163,8 +152,15 @@ def read_stack_file(path: Path) -> StackFile:
     return StackFile(path, stack, config, routing_tests(config))
 
 
+def _value(text: str) -> str | list[str]:
+    """`[a, b]` is an array attribute's value, as the matrix and the PR comment write it."""
+    if text.startswith("[") and text.endswith("]"):
+        return [item.strip() for item in text[1:-1].split(",") if item.strip()]
+    return text
+
+
 def parse_alert(pairs: list[str], config: JsonDict) -> StackAlert:
-    values: dict[str, str] = {}
+    values: dict[str, str | list[str]] = {}
     for pair in pairs:
         key, equals, value = pair.partition("=")
         if not equals or not key:
@@ -173,11 +169,11 @@ def parse_alert(pairs: list[str], config: JsonDict) -> StackAlert:
             raise InputError(f"{pair!r}: give a value, or leave {key} out for an alert where it is unset")
         if key in values:
             raise InputError(f"{key} is given twice ({key}={values[key]} and {pair})")
-        values[key] = value
+        values[key] = value if key == "source" else _value(value)
     if "source" not in values:
         known = ", ".join(config["alertSources"])
         raise InputError(f"say which alert source: source=<key of alertSources> (known: {known})")
-    source = values.pop("source")
+    source = str(values.pop("source"))
     problems = alert_problems(source, values, config)
     if problems:
         raise InputError("; ".join(f"{path}: {problem}" for path, problem in problems))

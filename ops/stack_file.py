@@ -35,18 +35,25 @@ def _yaml() -> YAML:
     return yaml
 
 
-def _load(path: Path) -> tuple[str, Any]:
+def _load(path: Path) -> tuple[str, CommentedMap]:
+    """The stack file's text and its document, which must be a mapping with a `config:` key."""
     try:
         text = path.read_text(encoding="utf-8")
-        return text, _yaml().load(text)
-    except (OSError, YAMLError) as error:
-        raise InputError(f"{path}: cannot read the stack file ({error})") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the stack file ({error.strerror})") from None
+    try:
+        document = _yaml().load(text)
+    except YAMLError as error:
+        raise InputError(f"{path}: not a YAML file ({error})") from None
+    if not isinstance(document, CommentedMap) or not isinstance(document.get("config"), CommentedMap):
+        raise InputError(f"{path}: not a stack file (a YAML mapping with a `config:` key)")
+    return text, document
 
 
 def read_config(path: Path, project: str) -> JsonDict:
     """The stack's own config keys (without the `<project>:` prefix), as plain values."""
     _, document = _load(path)
-    config = (document or {}).get("config") or {}
+    config = document["config"]
     prefix = f"{project}:"
     return {key.removeprefix(prefix): plain(value) for key, value in config.items() if key.startswith(prefix)}
 
@@ -154,11 +161,7 @@ def render(config: JsonDict, project: str, header: list[str], comments: Mapping[
 def updated(path: Path, project: str, config: JsonDict, comments: Mapping[tuple[str, str], str]) -> tuple[str, str]:
     """The stack file's text, and its text with these config keys set, everything else as it was."""
     text, document = _load(path)
-    if not isinstance(document, CommentedMap):
-        raise InputError(f"{path}: not a stack file (a YAML mapping with a `config:` key)")
-    section = document.get("config")
-    if not isinstance(section, CommentedMap):
-        section = document["config"] = CommentedMap()
+    section = document["config"]
     for key, value in config.items():
         full = f"{project}:{key}"
         if full in section:

@@ -16,7 +16,14 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, InvalidHeader, NameResolutionError, ReadTimeoutError, SSLError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    InvalidHeader,
+    MaxRetryError,
+    NameResolutionError,
+    ReadTimeoutError,
+    SSLError,
+)
 from urllib3.util.retry import Retry
 
 DEFAULT_API_URL = "https://api.incident.io"
@@ -81,11 +88,14 @@ class _RetryPolicy(Retry):
     def __init__(self, *args: Any, notify: Callable[[str], None] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.notify = notify
+        # The number of retries allowed in all, for "retrying 2/5": `total` counts down as they happen.
+        self.allowed = self.total if isinstance(self.total, int) else 0
 
     def new(self, **kw: Any) -> _RetryPolicy:
         retry = super().new(**kw)
         assert isinstance(retry, _RetryPolicy)
         retry.notify = self.notify
+        retry.allowed = self.allowed
         return retry
 
     def increment(
@@ -107,7 +117,7 @@ class _RetryPolicy(Retry):
             else:
                 why = f"no answer ({failure_reason(error)})"
             host = f"{_pool.scheme}://{_pool.host}:{_pool.port}" if _pool is not None else "incident.io"
-            self.notify(f"{method} {url}: {why} from {host}, retrying {len(retry.history)}/{MAX_RETRIES}...")
+            self.notify(f"{method} {url}: {why} from {host}, retrying {len(retry.history)}/{self.allowed}...")
         return retry
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
@@ -246,13 +256,12 @@ class Credentials:
 
 
 def display_url(url: str) -> str:
-    """A URL as it may be printed: without a user name or password in it."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
+    """A URL as it may be printed: whatever comes before an `@` (a user name, a password, which may itself
+    hold `/`, `?` or `#`) shown as `***`."""
+    scheme, separator, rest = url.partition("://")
+    if "@" not in rest:
         return url
-    host = parts.hostname or ""
-    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=netloc).geturl()
+    return f"{scheme}{separator}***@{rest.rsplit('@', 1)[1]}"
 
 
 class Redactor:
@@ -280,10 +289,11 @@ def _checked_base_url(credentials: Credentials) -> str:
     url = credentials.api_url
     parts = urlsplit(url)
     problem = ""
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        problem = f"is not an http(s) URL like {DEFAULT_API_URL}"
-    elif parts.username is not None or parts.password is not None:
+    # Looked for before the URL is taken apart: a password holding `/`, `?` or `#` hides from urlsplit.
+    if "@" in url.partition("://")[2]:
         problem = "holds a user name or password; incident.io takes the API key, so leave them out"
+    elif parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        problem = f"is not an http(s) URL like {DEFAULT_API_URL}"
     if problem:
         raise InvalidApiUrlError(
             f"the incident.io API URL {display_url(url)!r} {problem}: check {credentials.url_setting}"
@@ -349,13 +359,14 @@ class ApiClient:
         try:
             response = self._session.request(method, url, json=json, params=params, timeout=self._timeout)
         except requests.exceptions.RetryError:
-            raise IncidentIoError(
-                f"{what}: {self.display_url} kept failing; gave up after {MAX_RETRIES} retries"
-            ) from None
+            raise IncidentIoError(f"{what}: {self.display_url} kept failing; gave up after retrying") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            # Retried when nothing had been sent, or when the method is safe to repeat (not a POST).
+            retried = any(isinstance(link, MaxRetryError) for link in _chain(exc))
             raise ResponseLostError(
-                f"{what}: no answer from {self.display_url} ({failure_reason(exc)}), also after retrying; "
-                f"check {self.url_setting} and that incident.io is reachable from here"
+                f"{what}: no answer from {self.display_url} ({failure_reason(exc)})"
+                f"{', also after retrying' if retried else ''}; check {self.url_setting} and that incident.io "
+                "is reachable from here"
             ) from None
         except Exception as exc:  # requests, urllib3 and http.client messages can quote the headers
             raise IncidentIoError(

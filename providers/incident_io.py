@@ -27,6 +27,8 @@ from pulumi.runtime import rpc
 from providers.alert_route_spec import from_live, normalize, validation_errors
 from providers.api import IncidentIoApi, JsonDict, is_version_conflict
 from providers.http import (
+    CONFIG_API_KEY,
+    CONFIG_API_URL,
     ApiClient,
     Credentials,
     IncidentIoError,
@@ -35,12 +37,10 @@ from providers.http import (
 )
 from providers.route_compare import changed_fields, fingerprint, fingerprint_changes, reconcile, same_spec
 
-CONFIG_API_KEY = "incidentio:apiKey"
-CONFIG_API_URL = "incidentio:apiUrl"
 CONFIG_CLAIM_ROUTES = "incidentio:claimRoutes"
 CONFIG_SOURCE_URL = "incidentio:sourceUrl"
 INPUT_KEYS = frozenset({"spec", "adopt_id"})
-OUTPUT_KEYS = ("version", "fingerprint", "claimed", "claim_error")
+OUTPUT_KEYS = ("version", "fingerprint", "claimed", "claim_error", "answer_differs")
 
 
 class AlertRouteError(Exception):
@@ -83,11 +83,15 @@ class AlertRouteProvider(ResourceProvider):
         self._configured: dict[str, Any] = {}
         self._api: IncidentIoApi | None = None
         self._routes_by_name: dict[str, list[str]] | None = None
-        # Routes a create of this run took over or made. The engine deletes a resource whose key
-        # left the program only after creating its successor; if that successor adopted the same
-        # route (a changed `key:`), deleting it would leave nothing routing those alerts.
-        self._owned_this_run: set[str] = set()
+        # Routes that resources the program still declares manage: made or taken over by a create of
+        # this run, or adopted earlier (the `adopt_id` a declared resource's check sees; the engine
+        # checks every declared resource before it deletes the ones the program dropped). A dropped
+        # resource whose route is among them lost it to another resource (a changed `key:`, possibly
+        # in an earlier run that failed before its delete): deleting it would leave nothing routing
+        # those alerts. Not filled by diff: a refresh diffs dropped resources too.
+        self._declared_ids: set[str] = set()
         self._lock = threading.Lock()
+        self._index_lock = threading.Lock()
 
     def __reduce__(self) -> tuple[type, tuple[()]]:
         # Pickle by reference with no instance state: nothing configured (credentials, sessions)
@@ -136,6 +140,10 @@ class AlertRouteProvider(ResourceProvider):
         if failures:
             return CheckResult(news, failures)
         checked = {"spec": normalize(spec)}
+        adopted = olds.get("adopt_id")
+        if "spec" in olds and adopted and adopt_id in (None, adopted):
+            with self._lock:
+                self._declared_ids.add(str(adopted))
         if "spec" not in olds and adopt_id != rpc.UNKNOWN and not _has_unknowns(checked["spec"]):
             # A route this stack does not manage yet: say at preview which live route `up` will take
             # over, or why it cannot, rather than find out halfway through `up`.
@@ -154,8 +162,12 @@ class AlertRouteProvider(ResourceProvider):
         changes = "spec" not in olds or not same_spec(news.get("spec"), olds["spec"])
         adopt_id = news.get("adopt_id")
         if adopt_id and adopt_id != rpc.UNKNOWN and adopt_id != id_:
-            # The stack now says this route is another live route: take that one over (checked to be
-            # what the stack declares) and delete the one managed so far, which the preview shows.
+            # The stack now says this route is another live route: take that one over and delete the
+            # one managed so far, which the preview shows as a replacement. Checked here, so that a
+            # route that says something else stops the preview rather than `up` halfway.
+            spec = news.get("spec")
+            if isinstance(spec, dict) and not _has_unknowns(spec):
+                self._adopt_by_id(str(adopt_id), normalize(spec))
             return DiffResult(changes=True, replaces=["adopt_id"], delete_before_replace=False)
         # An `adopt_id` equal to the managed route's id, or none, is not a change.
         return DiffResult(changes=changes or self._claim_pending(olds), replaces=[], delete_before_replace=False)
@@ -164,16 +176,18 @@ class AlertRouteProvider(ResourceProvider):
         spec: JsonDict = normalize(props["spec"])
         adopt_id = props.get("adopt_id")
         live = self._adopt_by_id(adopt_id, spec) if adopt_id else self._adopt_identical(spec)
+        written = None
         if live is None:
+            written = spec
             try:
                 live = self.api.create_route(spec)
             except ResponseLostError as lost:
                 live = self._recover_lost_create(spec, lost)
         with self._lock:
-            self._owned_this_run.add(str(live["id"]))
+            self._declared_ids.add(str(live["id"]))
             if self._routes_by_name is not None and live["id"] not in self._routes_by_name.get(spec["name"], []):
                 self._routes_by_name.setdefault(spec["name"], []).append(live["id"])
-        return CreateResult(live["id"], self._outputs(live, spec, props, claim=True))
+        return CreateResult(live["id"], self._outputs(live, spec, props, claim=True, written=written))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         live = self.api.find_route(id_)
@@ -215,12 +229,12 @@ class AlertRouteProvider(ResourceProvider):
                 f"{', '.join(changed) or 'none visible'}). "
                 "Nothing was overwritten. Run `pulumi refresh` to see their change, then `pulumi up`."
             ) from None
-        return UpdateResult(self._outputs(updated, spec, news, claim=True))
+        return UpdateResult(self._outputs(updated, spec, news, claim=True, written=spec))
 
     def delete(self, id_: str, _props: dict[str, Any]) -> None:
         with self._lock:
-            if id_ in self._owned_this_run:
-                # Another resource of this run now manages the route (its key changed without
+            if id_ in self._declared_ids:
+                # Another resource of this run manages the route (its key changed without
                 # `previousKeys`): drop this resource from the state and leave the route alone.
                 return
         self.api.delete_route(id_)
@@ -229,7 +243,11 @@ class AlertRouteProvider(ResourceProvider):
     def _claim_pending(self, olds: dict[str, Any]) -> bool:
         return self.claims_routes and "spec" in olds and olds.get("claimed") is not True
 
-    def _outputs(self, live: JsonDict, declared: Any, props: dict[str, Any], *, claim: bool) -> dict[str, Any]:
+    def _outputs(
+        self, live: JsonDict, declared: Any, props: dict[str, Any], *, claim: bool, written: JsonDict | None = None
+    ) -> dict[str, Any]:
+        """The resource's outputs for this reading of the live route. `written`: the payload just sent,
+        when `live` is the API's answer to it."""
         payload = from_live(live)
         outs: dict[str, Any] = {
             "spec": payload if declared is None else reconcile(payload, normalize(declared)),
@@ -237,12 +255,28 @@ class AlertRouteProvider(ResourceProvider):
             "fingerprint": fingerprint(payload),
             "claimed": bool(props.get("claimed")),
             "claim_error": str(props.get("claim_error") or ""),
+            "answer_differs": str(props.get("answer_differs") or ""),
         }
+        if written is not None:
+            outs["answer_differs"] = self._answer_differs(str(live["id"]), written, payload)
         if props.get("adopt_id"):
             outs["adopt_id"] = props["adopt_id"]
         if claim and self.claims_routes:
             outs["claimed"], outs["claim_error"] = self._claim(str(live["id"]), str(payload.get("name", "")))
         return outs
+
+    @staticmethod
+    def _answer_differs(route_id: str, written: JsonDict, answer: JsonDict) -> str:
+        """Why the API's answer to a write means something else than what was written: a default or
+        echo not in docs/api-behaviour.md, which would show as a change on every preview. "" if none."""
+        fields = changed_fields(written, answer)
+        if not fields:
+            return ""
+        return (
+            f"incident.io answered the write of alert route {written.get('name')!r} ({route_id}) with "
+            f"{', '.join(fields)} not as sent, so every preview will show them changing. If incident.io fills "
+            "these in by itself, they belong in API_DEFAULTS (providers/route_compare.py, docs/api-behaviour.md)."
+        )
 
     def _claim(self, route_id: str, name: str) -> tuple[bool, str]:
         """Mark the route as managed outside the dashboard. A failure is reported, never fatal."""
@@ -282,12 +316,14 @@ class AlertRouteProvider(ResourceProvider):
         )
 
     def _route_ids_named(self, name: str) -> list[str]:
-        if self._routes_by_name is None:
-            index: dict[str, list[str]] = {}
-            for route in self.api.list_routes():
-                index.setdefault(route.get("name", ""), []).append(route["id"])
-            with self._lock:
-                self._routes_by_name = index
+        # Under the lock: the host answers 4 calls at once, and the list is read once per run.
+        with self._index_lock:
+            if self._routes_by_name is None:
+                index: dict[str, list[str]] = {}
+                for route in self.api.list_routes():
+                    index.setdefault(route.get("name", ""), []).append(route["id"])
+                with self._lock:
+                    self._routes_by_name = index
         with self._lock:
             assert self._routes_by_name is not None
             return list(self._routes_by_name.get(name, []))
@@ -351,13 +387,15 @@ class AlertRouteProvider(ResourceProvider):
 
 class AlertRoute(Resource, module="incidentio", name="AlertRoute"):
     """An incident.io alert route. Inputs: `spec` (the v2 create payload) and `adopt_id` (a live
-    route to take over on create). Outputs: `spec`, `version`, `fingerprint`, `claimed`, `claim_error`."""
+    route to take over on create). Outputs: `spec`, `version`, `fingerprint`, `claimed`, `claim_error`,
+    `answer_differs` (a message when the API answered a write with something else than was sent)."""
 
     spec: pulumi.Output[dict[str, Any]]
     version: pulumi.Output[int]
     fingerprint: pulumi.Output[dict[str, str]]
     claimed: pulumi.Output[bool]
     claim_error: pulumi.Output[str]
+    answer_differs: pulumi.Output[str]
 
     def __init__(
         self,

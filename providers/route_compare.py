@@ -7,7 +7,11 @@ routes are the same exactly when their canonical forms are:
 - Empty values are one value: absent, null, [] and {}.
 - A value the API fills in by itself when it is not sent (API_DEFAULTS) is the same as absent.
 - Set-like lists (SET_LIKE) carry no order.
-- A condition's operation is the name the API stores it under (OPERATION_ALIASES).
+- A condition's operation is the name the API stores it under (OPERATION_ALIASES), whatever the
+  subject's type: the payload does not carry the type, and a raw `one_of` on a text attribute must not
+  show as a change forever. The API substitutes the pair only where both mean the same (text subjects,
+  catalog entries); that the dashboard offers no other subject both of a pair is an assumption
+  (docs/api-behaviour.md B4).
 - A binding's literal that holds JSON is its JSON value, with numbers as the API re-encodes them
   (1.0 is 1) and nothing else merged (true is not 1).
 
@@ -160,10 +164,6 @@ def same_spec(first: Any, second: Any) -> bool:
     """Whether two routes (payload shape) mean the same. Derived from the fingerprint, so that `diff`
     and the edit check can never disagree."""
     return not changed_fields(first, second)
-
-
-# Kept for the callers that compare two readings of one live route.
-changed_between = changed_fields
 
 
 def _same_at(first: Any, second: Any, path: Path) -> bool:

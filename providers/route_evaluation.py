@@ -59,6 +59,13 @@ class RouteMatch:
     creates_incident: bool | None = False
     doubts: tuple[str, ...] = ()
     cannot_evaluate: tuple[str, ...] = ()
+    # What is known of the route's pages and chat posts, apart from the rest, so that a doubt about one
+    # thing it does (say, whether it opens an incident) does not unsettle the others. `*_known`: nothing
+    # chosen when the alert arrives, no channel condition that cannot be evaluated; `posts_certain`: each
+    # channel it posts to, it posts to under every reading.
+    pages_known: bool = True
+    posts_known: bool = True
+    posts_certain: bool = True
 
     @property
     def settled(self) -> bool:
@@ -331,13 +338,18 @@ class _Effects:
     creates_incident: bool | None = False
     doubts: list[str] = field(default_factory=list)
     cannot_evaluate: list[str] = field(default_factory=list)
+    pages_known: bool = True
+    posts_known: bool = True
+    posts_certain: bool = True
 
-    def reach(self, where: str, binding: Any, into: list[str]) -> None:
+    def reach(self, where: str, binding: Any, into: list[str]) -> bool:
+        """Add the binding's literal targets; False when some target is chosen only when the alert arrives."""
         literals, references = _binding_values([binding])
         into.extend(literals)
         self.cannot_evaluate.extend(
             f"{where}: chosen by {reference} when the alert arrives; cannot evaluate" for reference in references
         )
+        return not references
 
 
 def _escalations(route: Mapping[str, Any], effects: _Effects) -> None:
@@ -346,10 +358,13 @@ def _escalations(route: Mapping[str, Any], effects: _Effects) -> None:
     for index, target in enumerate(escalation.get("escalation_targets") or []):
         where = f"escalation_config.escalation_targets[{index}]"
         if target.get("escalation_paths"):
-            effects.reach(f"{where}.escalation_paths", target["escalation_paths"], effects.escalation_path_ids)
+            known = effects.reach(f"{where}.escalation_paths", target["escalation_paths"], effects.escalation_path_ids)
         elif target.get("users"):
             # `users` beside `escalation_paths` is the API's echo of the path, not a target (api-behaviour B1).
-            effects.reach(f"{where}.users", target["users"], effects.user_ids)
+            known = effects.reach(f"{where}.users", target["users"], effects.user_ids)
+        else:
+            continue
+        effects.pages_known = effects.pages_known and known
 
 
 def _channels(route: Mapping[str, Any], scope: _Scope, effects: _Effects) -> None:
@@ -360,11 +375,14 @@ def _channels(route: Mapping[str, Any], scope: _Scope, effects: _Effects) -> Non
             continue
         if verdict.unknowns:
             effects.cannot_evaluate.extend(f"whether it posts ({where}): {unknown}" for unknown in verdict.unknowns)
+            effects.posts_known = False
             continue
         effects.doubts.extend(verdict.doubts)
+        if verdict.holds is not True:
+            effects.posts_certain = False
         for kind, into in (("slack_targets", effects.slack_channel_ids), ("ms_teams_targets", effects.ms_teams_ids)):
-            if channel.get(kind):
-                effects.reach(f"{where}.{kind}", channel[kind].get("binding"), into)
+            if channel.get(kind) and not effects.reach(f"{where}.{kind}", channel[kind].get("binding"), into):
+                effects.posts_known = False
 
 
 def _incident(route: Mapping[str, Any], scope: _Scope, effects: _Effects) -> None:
@@ -411,6 +429,9 @@ def _evaluate_route(route: Mapping[str, Any], scope: _Scope) -> RouteMatch | Und
         creates_incident=effects.creates_incident,
         doubts=_unique(effects.doubts),
         cannot_evaluate=_unique(effects.cannot_evaluate),
+        pages_known=effects.pages_known,
+        posts_known=effects.posts_known,
+        posts_certain=effects.posts_certain,
     )
 
 

@@ -24,21 +24,23 @@ if ! command -v pulumi >/dev/null 2>&1; then
     echo "the pulumi CLI is not installed: see https://www.pulumi.com/docs/install/ (e.g. 'curl -fsSL https://get.pulumi.com | sh')" >&2
     exit 127
   fi
-  cli_dir=$("${PULUMI_CLI_BUILDER:-./scripts/pulumi-cli.sh}")
-  export PATH="$cli_dir:$PATH"
-  # That build has no Python language host (its Go module is not on the Go module proxy), and every
-  # command that runs or loads the program needs one: say so plainly instead of the engine's error.
-  if [ ! -x "$cli_dir/pulumi-language-python" ] && ! command -v pulumi-language-python >/dev/null 2>&1; then
+  # That build has no Python language host unless tools/pulumi/go.mod lists one (its Go module is not on
+  # the Go module proxy today), and every command that runs or loads the program needs one: say so
+  # plainly, before minutes of building, instead of the engine's error afterwards.
+  if ! grep -v '^[[:space:]]*//' tools/pulumi/go.mod 2>/dev/null | grep -q 'pulumi-language-python' &&
+    ! command -v pulumi-language-python >/dev/null 2>&1; then
     case "$1" in
       preview | up | update | refresh | destroy | import | watch)
-        echo "the Pulumi CLI built from the Go module proxy ($cli_dir) cannot run '$1': it has no Python" \
-          "language host (pulumi-language-python; the proxy does not serve its module). Install the Pulumi" \
-          "CLI, which includes it: https://www.pulumi.com/docs/install/ (e.g. 'curl -fsSL https://get.pulumi.com | sh')." \
+        echo "the Pulumi CLI built from the Go module proxy cannot run '$1': it has no Python language host" \
+          "(pulumi-language-python; the proxy does not serve its module). Install the Pulumi CLI, which" \
+          "includes it: https://www.pulumi.com/docs/install/ (e.g. 'curl -fsSL https://get.pulumi.com | sh')." \
           "To see the workflow without an account, run ./scripts/demo.sh" >&2
         exit 127
         ;;
     esac
   fi
+  cli_dir=$("${PULUMI_CLI_BUILDER:-./scripts/pulumi-cli.sh}")
+  export PATH="$cli_dir:$PATH"
 fi
 
 if [ -z "${PULUMI_BACKEND_URL:-}" ] && ! pulumi whoami >/dev/null 2>&1; then

@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,6 +91,18 @@ def provider(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> AlertRouteP
     monkeypatch.delenv("INCIDENT_IO_TOKEN", raising=False)
     monkeypatch.delenv("INCIDENT_IO_API_URL", raising=False)
     return configured_provider(emulator)
+
+
+@pytest.fixture(scope="session")
+def pulumi_cli() -> Path:
+    """The CLI built by scripts/pulumi-cli.sh. Without it (no Go) every test that needs it FAILS: a skip in
+    CI would be a failure too."""
+    from tests.e2e.harness import CliUnavailableError, pulumi_cli_dir
+
+    try:
+        return pulumi_cli_dir()
+    except CliUnavailableError as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 @contextlib.contextmanager

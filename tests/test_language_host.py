@@ -19,7 +19,7 @@ import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc
 
-from tests.e2e.harness import CliUnavailableError, cli_environment, pulumi_cli_dir
+from tests.e2e.harness import cli_environment
 from tests.stand_ins.language_host import Flags, LanguageHostError, interpreter, run_command, virtualenv_of
 
 LAUNCHER = Path(__file__).resolve().parent / "stand_ins" / "pulumi-language-python"
@@ -44,14 +44,6 @@ pulumi.export("dryRun", pulumi.runtime.is_dry_run())
 pulumi.export("python", sys.executable)
 pulumi.export("virtualEnv", os.environ.get("VIRTUAL_ENV"))
 """
-
-
-@pytest.fixture(scope="module")
-def cli_dir() -> Path:
-    try:
-        return pulumi_cli_dir()
-    except CliUnavailableError as error:
-        pytest.fail(str(error), pytrace=False)
 
 
 class TinyProject:
@@ -91,9 +83,9 @@ class TinyProject:
 
 
 def test_the_cli_runs_a_program_through_it_with_config_secrets_and_the_virtualenv(
-    cli_dir: Path, tmp_path: Path
+    pulumi_cli: Path, tmp_path: Path
 ) -> None:
-    project = TinyProject(tmp_path, cli_dir)
+    project = TinyProject(tmp_path, pulumi_cli)
     up = project.pulumi("up", "--yes")
     assert up.returncode == 0, up.stdout + up.stderr
     assert "hello from the program" in up.stdout, "the program's output reaches the CLI"
@@ -133,9 +125,9 @@ def test_the_cli_runs_a_program_through_it_with_config_secrets_and_the_virtualen
     ],
 )
 def test_a_failing_program_is_reported_as_the_real_host_reports_it(
-    cli_dir: Path, tmp_path: Path, mode: str, shown: list[str], not_shown: list[str]
+    pulumi_cli: Path, tmp_path: Path, mode: str, shown: list[str], not_shown: list[str]
 ) -> None:
-    project = TinyProject(tmp_path, cli_dir)
+    project = TinyProject(tmp_path, pulumi_cli)
     project.pulumi("config", "set", "mode", mode)
     preview = project.pulumi("preview")
     output = preview.stdout + preview.stderr

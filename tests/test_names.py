@@ -155,6 +155,15 @@ def test_an_api_url_that_is_not_a_url_is_a_clear_error(monkeypatch: pytest.Monke
     assert run.resources == [] and "'not-a-url' is not an http(s) URL" in message and "INCIDENT_IO_API_URL" in message
 
 
+def test_an_answer_that_differs_from_the_write_is_a_warning(
+    emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    run = StackRun(provider_outputs={ROUTE: {"answer_differs": "incident.io answered the write ... API_DEFAULTS"}})
+    with caplog.at_level(logging.WARNING):
+        run_stack("staging", _config("staging", emulator), run)
+    assert any("API_DEFAULTS" in record.getMessage() for record in caplog.records)
+
+
 def test_a_route_that_could_not_be_claimed_is_a_warning_not_a_failure(
     emulator: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:

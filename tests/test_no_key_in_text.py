@@ -191,6 +191,16 @@ def test_each_command_refuses_a_url_with_a_password_without_showing_it(
     _assert_clean(result.stdout + result.stderr)
 
 
+@pytest.mark.parametrize("password", ["pass/word-x9", "pass?word-x9", "pass#word-x9"])
+def test_a_password_with_url_characters_is_refused_without_showing_it(emulator: Emulator, password: str) -> None:
+    # urlsplit ends the host at the first `/`, `?` or `#`: such a password must not slip past as a "host".
+    url = emulator.url.replace("http://", f"http://deploy:{password}@")
+    result = run_command("export-incident-io.sh", emulator=emulator, api_url=url)
+    assert result.returncode == 2 and "holds a user name or password" in result.stderr
+    assert password not in result.stdout + result.stderr and "word-x9" not in result.stdout + result.stderr
+    assert emulator.state.requests == []
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_each_command_names_the_token_it_reads_when_the_key_is_refused(
     command: str, emulator: Emulator, backup: Path

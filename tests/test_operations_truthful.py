@@ -117,6 +117,19 @@ def test_an_escalation_path_missing_from_the_list_is_written_by_id_with_a_warnin
     assert _route_names(yaml.safe_load(result.stdout)["config"]) == PRODUCTION_ROUTES
 
 
+def test_an_entry_the_export_fills_in_warns_about_the_other_routes_that_use_it(
+    todays_org: Emulator, stack_file: Path
+) -> None:
+    del todays_org.state.escalation_paths[ENGINEERING_ON_CALL]
+    result = run_command(
+        "export-incident-io.sh", "--stack-file", stack_file, "--match", "^Database", emulator=todays_org
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(
+        r"WARNING: escalationPaths\.engineering_on_call did not resolve .*\(Production Alerts\)", result.stderr
+    )
+
+
 # Restore
 
 

@@ -97,16 +97,40 @@ def test_the_same_id_as_the_managed_route_is_no_change(emulator: Emulator) -> No
     assert response.changes != DIFF_SOME and list(response.replaces) == []
 
 
-def test_an_id_naming_a_route_that_says_something_else_stops_before_the_old_route_is_deleted(
-    emulator: Emulator,
-) -> None:
-    route_id, _, inputs = _created(emulator, "production-warnings", route_spec())
+def test_an_id_naming_a_route_that_says_something_else_stops_the_preview(emulator: Emulator) -> None:
+    route_id, state, inputs = _created(emulator, "production-warnings", route_spec())
     other = emulator.state.create_route(route_spec(name="Someone else's route"))
 
-    with engine_run(emulator) as up:
-        news, _ = up.check("production-warnings", inputs, {"spec": route_spec(), "adopt_id": other.id})
+    with engine_run(emulator) as preview:
+        news, _ = preview.check("production-warnings", inputs, {"spec": route_spec(), "adopt_id": other.id})
         with pytest.raises(grpc.RpcError) as raised:
-            up.create("production-warnings", without_provider(news))
-    # The engine deletes the replaced resource only after its successor was created: nothing is deleted.
+            preview.diff("production-warnings", route_id, state, without_provider(news))
     assert "would change it" in (raised.value.details() or "")
+    # And should `up` meet it anyway, its create fails before the engine deletes the replaced route.
+    with engine_run(emulator) as up, pytest.raises(grpc.RpcError):
+        up.create("production-warnings", without_provider(news))
     assert set(emulator.state.routes) == {route_id, other.id}
+
+
+def test_a_route_taken_over_by_a_new_key_survives_a_run_that_failed_before_its_delete(emulator: Emulator) -> None:
+    route_id, old_state, _ = _created(emulator, "production-warnings", route_spec())
+    with engine_run(emulator) as failed_up:  # adopts under the new key, then stops before any delete
+        inputs, _ = failed_up.check("warnings", {}, {"spec": route_spec()})
+        failed_up.create("warnings", without_provider(inputs))
+
+    with engine_run(emulator) as next_up:  # checks what the program declares, then deletes the old key
+        next_up.check("warnings", without_provider(inputs), {"spec": route_spec()})
+        next_up.delete("production-warnings", route_id, old_state)
+
+    assert list(emulator.state.routes) == [route_id]
+    assert emulator.state.count("DELETE") == 0
+
+
+def test_a_route_the_program_no_longer_declares_is_deleted_even_after_a_refresh(emulator: Emulator) -> None:
+    route_id, state, inputs = _created(emulator, "production-warnings", route_spec())
+    with engine_run(emulator) as up:  # `up --refresh`: the refresh reads and diffs every resource first
+        read = up.read("production-warnings", route_id, state, inputs)
+        assert read.id == route_id
+        up.diff("production-warnings", route_id, state, inputs)
+        up.delete("production-warnings", route_id, state)
+    assert emulator.state.routes == {}

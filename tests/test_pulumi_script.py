@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+LANGUAGE_HOST = "github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3"
 
 FAKE_PULUMI = """#!/usr/bin/env bash
 echo "$PULUMI_BACKEND_URL|$*" >> "$CALLS"
@@ -123,7 +124,10 @@ def test_the_built_cli_without_a_language_host_says_what_preview_needs(checkout:
     assert result.returncode == 127 and calls == []
     assert "no Python language host" in result.stderr and "https://www.pulumi.com/docs/install/" in result.stderr
     assert "./scripts/demo.sh" in result.stderr
-    # Once the build has one (the proxy serving its module), preview runs.
+    assert not (tmp_path / "builds.log").exists()  # said before minutes of building, not after
+    # Once the build has one (tools/pulumi/go.mod lists it, the proxy serving its module), preview runs.
+    (checkout / "tools" / "pulumi").mkdir(parents=True)
+    (checkout / "tools" / "pulumi" / "go.mod").write_text(f"tool {LANGUAGE_HOST}\n")
     executable(tmp_path / "cli" / "pulumi-language-python", "#!/bin/sh\nexit 0\n")
     result, calls = run_script(checkout, tmp_path, "staging", "preview", with_cli=False, with_go=True)
     assert result.returncode == 0 and calls[-1].endswith("|--stack staging preview")

@@ -381,3 +381,18 @@ def test_help_says_what_the_exit_codes_mean(
     assert code == 0
     assert "Exit codes: 0 done" in text and "1 an expectation or a routing test fails, or the API failed" in text
     assert "2 bad input" in text and "for --live and --compare-live only: INCIDENT_IO_TOKEN" in text
+
+
+@pytest.mark.usefixtures("offline")
+def test_an_array_value_is_read_back_as_the_matrix_writes_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The matrix and the PR comment write an array attribute as `[a, b]`: pasting that back asks about an
+    # array alert (one element may match), not about the text "[main, other]".
+    code, out, _ = route_test_sh(
+        monkeypatch, capsys, "--stack-file", PRODUCTION, "source=planetscale", "branch=[main, other]", "--json"
+    )
+    answer = json.loads(out)
+    assert code == 0 and [route["name"] for route in answer["routes"]] == ["Database Alerts"]
+    assert any("one element of an array attribute" in doubt for doubt in answer["doubts"])
+    assert not any("substring" in doubt for doubt in answer["doubts"])

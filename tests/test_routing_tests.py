@@ -394,3 +394,22 @@ def test_an_array_attribute_is_given_as_a_list(emulator: Emulator) -> None:
         "routingTests[0] (source=alertmanager severity=[info, critical]): expected no routes, got [Production Alerts]"
         in message
     )
+
+
+def test_a_doubt_about_opening_an_incident_does_not_fail_what_a_test_says_of_pages_and_slack(
+    emulator: Emulator,
+) -> None:
+    config = _config("production", emulator)
+    # Whether Production Alerts opens an incident rests on an operation the evaluator cannot decide
+    # (`is_active`): the routes, pages and Slack of its routing tests are still known for certain.
+    unknown = {
+        "subject": f"alert.attributes.{SEVERITY_ATTRIBUTE}",
+        "operation": "is_active",
+        "param_bindings": [],
+    }
+    _route(config, "Production Alerts")["raw"] = {
+        "incident_config": {"enabled": True, "condition_groups": [{"conditions": [unknown]}]}
+    }
+    run = run_stack("production", config)
+    critical = [row for row in run.outputs["routingMatrix"] if row["attributes"] == {"severity": "critical"}]
+    assert critical and critical[0]["pages"] == ["engineering_on_call"] and critical[0]["slack"] == ["alerts"]

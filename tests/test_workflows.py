@@ -87,6 +87,11 @@ def test_checks_run_the_same_command_as_ci() -> None:
     ci = (GITHUB.parent / ".ci" / "run").read_text()
     steps = workflow("checks")["jobs"]["test"]["steps"]
     assert "./scripts/test.sh" in ci and any(step.get("run") == "./scripts/test.sh" for step in steps)
+    # The end-to-end tests need the Pulumi CLI that scripts/pulumi-cli.sh builds with Go, before the tests run.
+    uses = [str(step.get("uses", "")) for step in steps]
+    go = next(index for index, used in enumerate(uses) if used.startswith("actions/setup-go@"))
+    assert steps[go]["with"]["go-version-file"] == "tools/pulumi/go.mod"
+    assert go < next(index for index, step in enumerate(steps) if step.get("run") == "./scripts/test.sh")
 
 
 def test_each_pull_request_preview_comments_where_alerts_go_before_and_after() -> None:

@@ -9,22 +9,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CANARY_API_KEY, CANARY_TOKEN_PREFIX
-from tests.e2e.harness import CliUnavailableError, Workspace, pulumi_cli_dir
+from tests.e2e.harness import Workspace
 from tests.emulator import running_emulator
 from tests.emulator.seed import seed_directory, seed_runbook
 from tests.emulator.state import EmulatorState
 
 # The base URL the emulated sources' alert event URLs carry (what the stack outputs show).
 SOURCES_BASE_URL = "https://api.incident.io"
-
-
-@pytest.fixture(scope="session")
-def pulumi_cli() -> Path:
-    """The CLI built by scripts/pulumi-cli.sh. Without it (no Go) every e2e test FAILS: a skip in CI is a failure."""
-    try:
-        return pulumi_cli_dir()
-    except CliUnavailableError as error:
-        pytest.fail(str(error), pytrace=False)
 
 
 @pytest.fixture(scope="session")

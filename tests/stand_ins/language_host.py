@@ -350,19 +350,20 @@ def serve(flags: Flags) -> tuple[grpc.Server, PythonLanguageHost]:
     return server, host
 
 
-def watch_parent(stopped: threading.Event, interval: float = 1.0) -> None:
-    """Sets `stopped` when the process that started this one (the engine) is gone.
+def watch_parent(stopped: threading.Event, parent: int, interval: float = 1.0) -> None:
+    """Sets `stopped` when `parent`, the process that started this one (the engine), is gone.
 
     The real host health-checks the engine for the same reason: a CLI killed without a chance to stop its
     plugins must not leave a host (and the program it runs) behind.
     """
-    parent = os.getppid()
     while not stopped.wait(interval):
         if os.getppid() != parent:
             stopped.set()
 
 
 def main(argv: list[str]) -> int:
+    # Read before the port is printed: once it is, the engine may be gone before a watcher starts.
+    parent = os.getppid()
     flags = Flags.parse(argv)
     server, host = serve(flags)
     stopped = threading.Event()
@@ -373,7 +374,7 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    threading.Thread(target=watch_parent, args=(stopped,), name="watch-engine", daemon=True).start()
+    threading.Thread(target=watch_parent, args=(stopped, parent), name="watch-engine", daemon=True).start()
     stopped.wait()
     host.stop_programs()
     server.stop(grace=0)
