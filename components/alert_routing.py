@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
-from components.route_compiler import compile_route
-from components.settings import RouteDecl, RouteVocabulary
+from components.settings import RouteDecl
 from providers.incident_io import AlertRoute
 
 
 @dataclass(frozen=True)
 class AlertRoutingArgs:
     routes: tuple[RouteDecl, ...]
-    vocabulary: RouteVocabulary
-    source_ids: dict[str, str]
+    # Each route's v2 payload (components.route_compiler), in the order of `routes`: the payloads the
+    # routing tests ran on, so that what is written is what was tested.
+    payloads: tuple[dict[str, Any], ...]
 
 
 def _warn(route: AlertRoute, message: str | None) -> None:
@@ -31,10 +32,10 @@ class AlertRouting(pulumi.ComponentResource):
     def __init__(self, name: str, args: AlertRoutingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("unkey:incidentio:AlertRouting", name, None, opts)
         self.routes: dict[str, AlertRoute] = {}
-        for route in args.routes:
+        for route, payload in zip(args.routes, args.payloads, strict=True):
             resource = AlertRoute(
                 route.key,
-                compile_route(route, args.vocabulary, args.source_ids),
+                payload,
                 # A key the route had before names the same resource: an update in place, not a new
                 # route plus the deletion of the old one.
                 pulumi.ResourceOptions(

@@ -69,11 +69,12 @@ def resolve_names(settings: StackSettings) -> Resolved:
 
 def build_stack(settings: StackSettings) -> None:
     resolved = resolve_names(settings)
-    # The routing tests run on the payloads `up` would write, before any resource exists: a failing
-    # test stops the run with nothing changed.
+    routes = compiled_routes(settings.routes, resolved.vocabulary, resolved.source_ids)
+    # The routing tests run on the payloads `up` writes, before any resource exists: a failing test
+    # stops the run with nothing changed.
     routing_matrix = verify(
         settings.stack,
-        compiled_routes(settings.routes, resolved.vocabulary, resolved.source_ids),
+        routes,
         settings.routing_tests,
         settings.routing_coverage,
         warn=pulumi.log.warn,
@@ -83,7 +84,7 @@ def build_stack(settings: StackSettings) -> None:
 
     routing = AlertRouting(
         settings.environment,
-        AlertRoutingArgs(routes=settings.routes, vocabulary=resolved.vocabulary, source_ids=resolved.source_ids),
+        AlertRoutingArgs(routes=settings.routes, payloads=routes.payloads),
     )
     secret = AlertSourceSecret(
         settings.environment,

@@ -421,15 +421,11 @@ def export(
         for name, value in namer.tables[key].table.items()
         if isinstance(value, str) and value.startswith(PLACEHOLDER)
     ]
-    kept_uses = _used_names([route for route in routes if str(route.get("id")) not in payloads])
+    kept = [route for route in routes if str(route.get("id")) not in payloads]
     for key in TABLES:
         for name in namer.tables[key].repointed:
-            if name in kept_uses[key]:
-                users = [
-                    str(route["name"])
-                    for route in routes
-                    if str(route.get("id")) not in payloads and name in _used_names([route])[key]
-                ]
+            users = [str(route["name"]) for route in kept if name in _used_names([route])[key]]
+            if users:
                 notes.append(
                     f"WARNING: {key}.{name} did not resolve and now names what the live routes use; the stack "
                     f"file's other routes that use it ({', '.join(users)}) will name that too: check they mean it"
@@ -559,29 +555,23 @@ def render(result: Export, project: str, api_url: str, stack_file: Path | None =
     return stack_file_yaml.render(result.config, project, header(result, api_url, stack_file), result.comments)
 
 
-def _route_identities(routes: list[JsonDict]) -> set[str]:
-    """What makes a declared route the same route: its live id where it has one, else its resource key."""
-    identities = set()
-    for route in routes:
-        identities.add(str(route.get("key") or resource_key(str(route.get("name")))))
-        identities.update(str(previous) for previous in route.get("previousKeys") or [])
-        if route.get("id"):
-            identities.add(f"id:{route['id']}")
+def _identities(route: JsonDict, *, previous: bool = False) -> set[str]:
+    """What makes a declared route the same route: its live id where it has one, its resource key, and
+    (`previous`) the keys it continues."""
+    identities = {str(route.get("key") or resource_key(str(route.get("name"))))}
+    if route.get("id"):
+        identities.add(f"id:{route['id']}")
+    if previous:
+        identities.update(str(key) for key in route.get("previousKeys") or [])
     return identities
 
 
 def write_into(path: Path, project: str, result: Export) -> str:
     """Update the stack file in place with the export; the unified diff of what changed ("" if nothing).
     Refused, with the file unchanged, when a route of the file would be missing afterwards."""
+    after = set().union(*(_identities(route, previous=True) for route in result.config["routes"]))
     before_routes = stack_file_yaml.read_config(path, project).get("routes") or []
-    after_routes = result.config["routes"]
-    after = _route_identities(after_routes)
-    lost = [
-        str(route.get("name"))
-        for route in before_routes
-        if not {f"id:{route['id']}" if route.get("id") else "", route.get("key") or resource_key(str(route["name"]))}
-        & after
-    ]
+    lost = [str(route.get("name")) for route in before_routes if not _identities(route) & after]
     if lost:
         raise OperationError(
             f"{path}: refusing to write: the routes {', '.join(map(repr, lost))} would no longer be declared, and "

@@ -137,6 +137,11 @@ def canonical(value: Any, path: Path = ()) -> Any:
     return _leaf(value, path[-1] if path else None)
 
 
+def _means_nothing(value: Any, path: Path) -> bool:
+    """Whether a payload value at `path` is the same as leaving it out (empty, or the API's default)."""
+    return _dropped(canonical(value, path), path)
+
+
 def canonical_text(value: Any, path: Path = ()) -> str:
     """The canonical form as text; a value that means the same as leaving it out is `null`."""
     shaped = canonical(value, path)
@@ -218,10 +223,10 @@ def _set_differences(declared: list[Any], live: list[Any], path: str, keys: Path
     matched = _matching(declared, live, lambda want, have: _same_at(want, have, keys))
     for want_index, have_index in _pair_leftovers(declared, live, matched):
         if want_index is None:
-            if have_index is not None and not _dropped(canonical(live[have_index], keys), keys):
+            if have_index is not None and not _means_nothing(live[have_index], keys):
                 yield Difference(_join(path, have_index), None, live[have_index])
         elif have_index is None:
-            if not _dropped(canonical(declared[want_index], keys), keys):
+            if not _means_nothing(declared[want_index], keys):
                 yield Difference(_join(path, want_index), declared[want_index], None)
         else:
             yield from _differences(declared[want_index], live[have_index], _join(path, want_index), keys)
@@ -291,7 +296,7 @@ def reconcile(live: Any, declared: Any, keys: Path = ()) -> Any:
     if isinstance(declared, dict) and isinstance(live, dict):
         result = {name: reconcile(live[name], value, (*keys, name)) for name, value in declared.items() if name in live}
         for name, value in live.items():
-            if name not in declared and not _dropped(canonical(value, (*keys, name)), (*keys, name)):
+            if name not in declared and not _means_nothing(value, (*keys, name)):
                 result[name] = copy.deepcopy(value)
         return result
     if isinstance(declared, list) and isinstance(live, list):
@@ -320,7 +325,7 @@ def without_defaults(payload: Any, keys: Path = ()) -> Any:
         result = {}
         for name, item in payload.items():
             kept = without_defaults(item, (*keys, name))
-            if not _dropped(canonical(kept, (*keys, name)), (*keys, name)):
+            if not _means_nothing(kept, (*keys, name)):
                 result[name] = kept
         return result
     if isinstance(payload, list):
