@@ -15,6 +15,7 @@ import attrs
 import incident_io.models as sdk
 
 from tests.emulator.behaviour import ApiBehaviour, answered
+from tests.emulator.v3 import v3_view
 from tests.sdk_oracle import model_fields, shape_errors
 
 JsonDict = dict[str, Any]
@@ -28,10 +29,21 @@ def _humanize(text: str) -> str:
 # attribute names). Whatever is not in it is labelled with a humanised form of itself.
 Labels = Mapping[str, str]
 
+
 # A payload string that the answer spells as an object.
+def _subject(text: str, labels: Labels) -> JsonDict:
+    return {"label": labels.get(text) or _humanize(text), "reference": text}
+
+
+def _operation(text: str, labels: Labels) -> JsonDict:
+    return {"label": _humanize(text), "value": text}
+
+
 _FROM_STRING: dict[type, Callable[[str, Labels], JsonDict]] = {
-    sdk.ConditionSubjectV2: lambda text, labels: {"label": labels.get(text) or _humanize(text), "reference": text},
-    sdk.ConditionOperationV2: lambda text, labels: {"label": _humanize(text), "value": text},
+    sdk.ConditionSubjectV2: _subject,
+    sdk.ConditionOperationV2: _operation,
+    sdk.ConditionSubjectV3: _subject,
+    sdk.ConditionOperationV3: _operation,
 }
 
 
@@ -40,19 +52,31 @@ def _binding_label(data: JsonDict, labels: Labels) -> str:
     return labels.get(value) or value
 
 
-# Required in the answer, absent from the payload: what the server fills in.
+def _returns(data: JsonDict, labels: Labels) -> JsonDict:
+    return {"array": False, "type": "String"}
+
+
+def _reference_label(data: JsonDict, labels: Labels) -> str:
+    return _humanize(data.get("reference", ""))
+
+
+# Required in the answer, absent from the payload: what the server fills in. A v3 binding value
+# has no label (SDK EngineParamBindingValueV3).
 _FILLED: dict[tuple[type, str], Callable[[JsonDict, Labels], Any]] = {
     (sdk.EngineParamBindingValueV2, "label"): _binding_label,
-    (sdk.ExpressionV2, "returns"): lambda data, labels: {"array": False, "type": "String"},
-    (sdk.ExpressionOperationV2, "returns"): lambda data, labels: {"array": False, "type": "String"},
-    (sdk.ExpressionNavigateOptsV2, "reference_label"): lambda data, labels: _humanize(data.get("reference", "")),
-    (sdk.ExpressionConcatenateOptsV2, "reference_label"): lambda data, labels: _humanize(data.get("reference", "")),
+    (sdk.ExpressionV2, "returns"): _returns,
+    (sdk.ExpressionOperationV2, "returns"): _returns,
+    (sdk.ExpressionNavigateOptsV2, "reference_label"): _reference_label,
+    (sdk.ExpressionConcatenateOptsV2, "reference_label"): _reference_label,
     (sdk.AlertRouteIncidentConfigV2, "auto_relate_grouped_alerts"): lambda data, labels: False,
+    (sdk.ExpressionV3, "returns"): _returns,
+    (sdk.ExpressionOperationV3, "returns"): _returns,
+    (sdk.ExpressionNavigateOptsV3, "reference_label"): _reference_label,
+    (sdk.ExpressionConcatenateOptsV3, "reference_label"): _reference_label,
 }
 
 # Optional in the answer and echoed although nobody sent them.
 _ECHOED: dict[tuple[type, str], Callable[[], Any]] = {
-    (sdk.AlertRouteV2, "owning_team_ids"): list,
     (sdk.AlertRouteIncidentTemplateV2, "custom_fields"): list,
 }
 
@@ -101,6 +125,22 @@ def render_route(
     data = {**answered(payload, behaviour), "id": id_, "version": version, "created_at": created_at}
     data["updated_at"] = updated_at
     return checked(sdk.AlertRouteV2, _render(sdk.AlertRouteV2, data, labels))
+
+
+def render_route_v3(
+    payload: JsonDict,
+    *,
+    id_: str,
+    version: int,
+    created_at: str,
+    updated_at: str,
+    labels: Labels,
+    behaviour: ApiBehaviour,
+) -> JsonDict:
+    """The same held route as the v3 API answers it (tests/emulator/v3.py)."""
+    held = {**answered(payload, behaviour), "id": id_, "version": version, "created_at": created_at}
+    held["updated_at"] = updated_at
+    return checked(sdk.AlertRouteV3, _render(sdk.AlertRouteV3, v3_view(held), labels))
 
 
 def render_source(
