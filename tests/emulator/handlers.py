@@ -111,20 +111,20 @@ def _v3_payload(state: EmulatorState, model: type, body: Any) -> JsonDict:
 def create_route_v3(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
     state.require_v3()
     route = state.create_route_v3(_v3_payload(state, sdk.AlertRoutesCreatePayloadV3, request.body))
-    return 201, checked(sdk.AlertRoutesCreateResultV3, {"alert_route": state.render_route_v3(route)})
+    return 201, checked(sdk.AlertRoutesCreateResultV3, {"alert_route": state.render_route(route, v3=True)})
 
 
 def show_route_v3(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
     state.require_v3()
     route = state.get_route(request.params["id"])
-    return 200, checked(sdk.AlertRoutesShowResultV3, {"alert_route": state.render_route_v3(route)})
+    return 200, checked(sdk.AlertRoutesShowResultV3, {"alert_route": state.render_route(route, v3=True)})
 
 
 def update_route_v3(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
     state.require_v3()
     payload = _v3_payload(state, sdk.AlertRoutesUpdatePayloadV3, request.body)
     route = state.update_route_v3(request.params["id"], payload)
-    return 200, checked(sdk.AlertRoutesUpdateResultV3, {"alert_route": state.render_route_v3(route)})
+    return 200, checked(sdk.AlertRoutesUpdateResultV3, {"alert_route": state.render_route(route, v3=True)})
 
 
 def delete_route_v3(state: EmulatorState, request: Request) -> tuple[int, None]:

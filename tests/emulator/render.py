@@ -121,26 +121,14 @@ def render_route(
     updated_at: str,
     labels: Labels,
     behaviour: ApiBehaviour,
+    v3: bool = False,
 ) -> JsonDict:
+    """The held route as the v2 API answers it, or with `v3` as the v3 API does (tests/emulator/v3.py)."""
     data = {**answered(payload, behaviour), "id": id_, "version": version, "created_at": created_at}
     data["updated_at"] = updated_at
+    if v3:
+        return checked(sdk.AlertRouteV3, _render(sdk.AlertRouteV3, v3_view(data), labels))
     return checked(sdk.AlertRouteV2, _render(sdk.AlertRouteV2, data, labels))
-
-
-def render_route_v3(
-    payload: JsonDict,
-    *,
-    id_: str,
-    version: int,
-    created_at: str,
-    updated_at: str,
-    labels: Labels,
-    behaviour: ApiBehaviour,
-) -> JsonDict:
-    """The same held route as the v3 API answers it (tests/emulator/v3.py)."""
-    held = {**answered(payload, behaviour), "id": id_, "version": version, "created_at": created_at}
-    held["updated_at"] = updated_at
-    return checked(sdk.AlertRouteV3, _render(sdk.AlertRouteV3, v3_view(held), labels))
 
 
 def render_source(

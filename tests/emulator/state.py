@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.emulator.behaviour import ApiBehaviour, stored
-from tests.emulator.render import render_route, render_route_v3, render_source
+from tests.emulator.render import render_route, render_source
 from tests.emulator.v3 import held_from_v3, keep_v3_only_settings
 
 JsonDict = dict[str, Any]
@@ -165,7 +165,7 @@ class EmulatorState:
             self.routes[route.id] = route
             return route
 
-    def render_route(self, route: StoredRoute) -> JsonDict:
+    def render_route(self, route: StoredRoute, *, v3: bool = False) -> JsonDict:
         return render_route(
             route.payload,
             id_=route.id,
@@ -174,17 +174,7 @@ class EmulatorState:
             updated_at=route.updated_at,
             labels=self.labels,
             behaviour=self.behaviour,
-        )
-
-    def render_route_v3(self, route: StoredRoute) -> JsonDict:
-        return render_route_v3(
-            route.payload,
-            id_=route.id,
-            version=route.version,
-            created_at=route.created_at,
-            updated_at=route.updated_at,
-            labels=self.labels,
-            behaviour=self.behaviour,
+            v3=v3,
         )
 
     def get_route(self, route_id: str) -> StoredRoute:
