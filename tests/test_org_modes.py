@@ -249,6 +249,24 @@ def test_a_v2_write_over_a_v3_route_loses_its_v3_only_settings_unless_told_other
     assert route["escalation_config"]["when_alert_joins_group"]["grace_period_seconds"] == 120
 
 
+def test_with_team_grouping_an_escalation_mode_is_said_on_every_route(migrated: Emulator) -> None:
+    # B14, behind `feature-alert-grouping-for-teams`: a route that does not group keeps an
+    # escalation mode, which v3 answers and accepts (TF PR #590).
+    migrated.state.behaviour = ApiBehaviour(when_alert_joins_group_on_every_route=True)
+    v2_route = _ok(_call(migrated, "POST", "/v2/alert_routes", route_spec()), 201)["alert_route"]["id"]
+    assert _ok(_call(migrated, "GET", f"/v3/alert_routes/{v2_route}"))["alert_route"]["escalation_config"][
+        "when_alert_joins_group"
+    ] == {"mode": "on_each_new_alert", "grace_period_seconds": 0}
+
+    not_grouping = _v3_route(grouping_config={"default": {"enabled": False}})
+    not_grouping["escalation_config"]["when_alert_joins_group"] = {"mode": "on_priority_increase"}
+    created = _ok(_call(migrated, "POST", "/v3/alert_routes", not_grouping), 201)["alert_route"]
+
+    assert created["escalation_config"]["when_alert_joins_group"]["mode"] == "on_priority_increase"
+    v2 = _ok(_call(migrated, "GET", f"/v2/alert_routes/{created['id']}"))["alert_route"]
+    assert v2["incident_config"]["auto_relate_grouped_alerts"] is True
+
+
 def test_v2_and_v3_writes_share_one_version(migrated: Emulator) -> None:
     route_id = _ok(_call(migrated, "POST", "/v3/alert_routes", _v3_route()), 201)["alert_route"]["id"]
     stale = _call(migrated, "PUT", f"/v3/alert_routes/{route_id}", {**_v3_route(), "version": 1})

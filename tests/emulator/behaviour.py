@@ -2,11 +2,11 @@
 
 Each switch is one behaviour of docs/api-behaviour.md (its id in brackets), with its source there.
 Every switch but the `OTHER_FORMS` is on by default, so the emulator answers the way the real API
-does; a test turns one off only to show what it changes. The `OTHER_FORMS` are answers the real API
-is known not to give today (incident.io's own Terraform provider, tested against it, could not
-accept them) but that an older API or another client reported: off by default, on only to show the
-provider still copes. Where a source left the exact form open, the emulator takes the form that is
-harder on a client.
+does; a test turns one off only to show what it changes. The `OTHER_FORMS` are answers that the
+real API gives only some orgs, or gave once: reported by an older issue although incident.io's own
+Terraform provider, tested against the API, could not accept them today (B7, B9), or behind a
+feature flag still rolling out (B14). Off by default, on to show the provider copes with them.
+Where a source left the exact form open, the emulator takes the form that is harder on a client.
 """
 
 from __future__ import annotations
@@ -48,15 +48,18 @@ class ApiBehaviour:
     operation_aliases_stored: bool = True  # [B4]
     set_like_lists_reordered: bool = True  # [B5]
     json_literals_reencoded: bool = True  # [B6]
-    # Other forms, off by default (OTHER_FORMS): the real API leaves these keys out.
+    # Other forms, off by default (OTHER_FORMS): the real API leaves these keys out...
     unset_channel_target_as_empty: bool = False  # [B7]
     owning_team_ids_answered_empty: bool = False  # [B9]
+    # ...and answers and accepts when_alert_joins_group only on a grouping route, until an org has
+    # `feature-alert-grouping-for-teams` (TF PR #590).
+    when_alert_joins_group_on_every_route: bool = False  # [B14]
     # A v2 PUT of a route carries none of its v3-only settings (grouping window type, summary
     # messages); the real API's treatment is not documented, so they are lost ([B13]).
     v2_write_drops_v3_only_settings: bool = True  # [B13]
 
     OTHER_FORMS: ClassVar[frozenset[str]] = frozenset(
-        {"unset_channel_target_as_empty", "owning_team_ids_answered_empty"}
+        {"unset_channel_target_as_empty", "owning_team_ids_answered_empty", "when_alert_joins_group_on_every_route"}
     )
 
     @classmethod

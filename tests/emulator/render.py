@@ -127,7 +127,8 @@ def render_route(
     data = {**answered(payload, behaviour), "id": id_, "version": version, "created_at": created_at}
     data["updated_at"] = updated_at
     if v3:
-        return checked(sdk.AlertRouteV3, _render(sdk.AlertRouteV3, v3_view(data), labels))
+        view = v3_view(data, escalation_mode_always=behaviour.when_alert_joins_group_on_every_route)
+        return checked(sdk.AlertRouteV3, _render(sdk.AlertRouteV3, view, labels))
     return checked(sdk.AlertRouteV2, _render(sdk.AlertRouteV2, data, labels))
 
 

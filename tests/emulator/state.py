@@ -245,7 +245,7 @@ class EmulatorState:
         destinations = payload["message_config"]["destinations"]
         yield from _target_errors(payload, destinations, "message_config.destinations")
         yield from self._reference_errors(payload)
-        yield from _v3_rules(payload)
+        yield from _v3_rules(payload, self.behaviour)
 
     def _reference_errors(self, payload: JsonDict) -> Iterator[tuple[str, str]]:
         subjects = self.subject_types()
@@ -303,7 +303,7 @@ WINDOW_SECONDS = (60, 172800)
 GRACE_PERIOD_SECONDS = (0, 3600)
 
 
-def _v3_rules(payload: JsonDict) -> Iterator[tuple[str, str]]:
+def _v3_rules(payload: JsonDict, behaviour: ApiBehaviour) -> Iterator[tuple[str, str]]:
     grouping = payload["grouping_config"]["default"]
     here = "grouping_config.default"
     if grouping["enabled"]:
@@ -320,7 +320,7 @@ def _v3_rules(payload: JsonDict) -> Iterator[tuple[str, str]]:
     if when is not None:
         here = "escalation_config.when_alert_joins_group"
         grace = when.get("grace_period_seconds")
-        if not grouping["enabled"]:
+        if not grouping["enabled"] and not behaviour.when_alert_joins_group_on_every_route:
             yield here, "only valid when grouping_config.default.enabled is true"
         elif grace is not None and when["mode"] != "on_each_new_alert":
             yield f"{here}.grace_period_seconds", "only applies when mode is on_each_new_alert; leave it unset"

@@ -87,8 +87,9 @@ def held_from_v3(payload: JsonDict) -> JsonDict:
     return held
 
 
-def v3_view(held: JsonDict) -> JsonDict:
-    """A held route (after the answer behaviours of behaviour.answered) in the v3 answer's terms."""
+def v3_view(held: JsonDict, *, escalation_mode_always: bool = False) -> JsonDict:
+    """A held route (after the answer behaviours of behaviour.answered) in the v3 answer's terms;
+    `escalation_mode_always` answers when_alert_joins_group on a route that does not group ([B14])."""
     incident = held.get("incident_config") or {}
     grouping: JsonDict = {"enabled": grouping_enabled(incident)}
     escalation: JsonDict = copy.deepcopy(held.get("escalation_config") or {})
@@ -99,6 +100,7 @@ def v3_view(held: JsonDict) -> JsonDict:
         if incident.get("grouping_window_seconds"):
             grouping["window_seconds"] = incident["grouping_window_seconds"]
         grouping["window_type"] = incident.get("window_type", V2_WINDOW_TYPE)
+    if grouping["enabled"] or escalation_mode_always:
         # With grouping on, the API answers a when_alert_joins_group even if none was sent, and a
         # zero grace period for a mode that takes none (TF resource schema comment; CHANGELOG v5.44.2).
         each_new_alert = not incident.get("auto_relate_grouped_alerts", False)
