@@ -1,4 +1,5 @@
-"""Which routes the org's other stacks declare, read from their stack files in this repository.
+"""Which routes the org's other stacks declare, read from their stack files (and routes files, see
+components/routes_file.py) in this repository.
 
 Both environments' alert routes live in one incident.io org, and each live route is managed by one
 stack. The other stacks' files, in the same commit as this one, say what they declare: a route
@@ -10,24 +11,24 @@ it stops declaring that another stack now declares: a route moved between the fi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from components.routes_file import PROJECT_DIR, RoutesFileError, read_routes_file
 from components.settings import ConfigProblemsError, RouteDecl
 from providers.ownership import Declaration
-
-PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 
 class OwnershipError(ConfigProblemsError):
     """Routes two stack files declare; each line names the route, the other stack and the fix."""
 
-    def __init__(self, stack: str, problems: list[str]) -> None:
+    def __init__(self, stack: str, problems: list[str], own_file: str = "") -> None:
+        own_file = own_file or f"Pulumi.{stack}.yaml"
         super().__init__(
-            f"stack {stack!r}: routes of Pulumi.{stack}.yaml that another stack declares too; nothing was changed",
-            problems,
+            f"stack {stack!r}: routes of {own_file} that another stack declares too; nothing was changed", problems
         )
 
 
@@ -47,26 +48,53 @@ def owner_label(stack: str) -> str:
     return f"stack {stack!r} (Pulumi.{stack}.yaml)"
 
 
-def declared_routes(stack: str, project: str, project_dir: Path = PROJECT_DIR) -> list[tuple[str, str | None]]:
-    """(name, id or None) of each route a stack file declares. Raises ValueError when it cannot be read."""
+@dataclass(frozen=True)
+class StackDeclarations:
+    """The routes a stack declares, and the file they are in (its stack file or its routes file)."""
+
+    file: str
+    routes: list[tuple[str, str | None]]  # (name, id or None)
+
+
+def _named_routes(routes: Any, where: str) -> list[tuple[str, str | None]]:
+    if routes is None:
+        return []
+    if not isinstance(routes, list) or not all(isinstance(route, dict) and route.get("name") for route in routes):
+        raise ValueError(f"{where} is not a list of routes with names")
+    return [(str(route["name"]), str(route["id"]) if route.get("id") else None) for route in routes]
+
+
+def declared_routes(stack: str, project: str, project_dir: Path = PROJECT_DIR) -> StackDeclarations:
+    """What a stack declares: the routes of its stack file and of its routes file (the program refuses a
+    stack that declares routes in both). Raises ValueError when either cannot be read."""
     path = stack_file(stack, project_dir)
     try:
         document = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as error:
         raise ValueError(f"{path.name} cannot be read: {error}") from None
     config: Any = (document or {}).get("config") if isinstance(document, dict) else None
-    routes = (config or {}).get(f"{project}:routes") if isinstance(config, dict) else None
-    if routes is None:
-        return []
-    if not isinstance(routes, list) or not all(isinstance(route, dict) and route.get("name") for route in routes):
-        raise ValueError(f"{path.name}: `{project}:routes` is not a list of routes with names")
-    return [(str(route["name"]), str(route["id"]) if route.get("id") else None) for route in routes]
+    in_config = (config or {}).get(f"{project}:routes") if isinstance(config, dict) else None
+    routes = _named_routes(in_config, f"{path.name}: `{project}:routes`")
+    try:
+        routes_file = read_routes_file(stack, project_dir)
+    except RoutesFileError as error:
+        raise ValueError(str(error)) from None
+    if routes_file is None or "routes" not in routes_file.values:
+        return StackDeclarations(path.name, routes)
+    in_file = _named_routes(routes_file.values["routes"], f"{routes_file.locate(('routes',))}: `routes`")
+    return StackDeclarations(routes_file.name, routes + in_file)
 
 
 def declared_elsewhere(
-    stack: str, project: str, routes: Sequence[RouteDecl], project_dir: Path = PROJECT_DIR
+    stack: str,
+    project: str,
+    routes: Sequence[RouteDecl],
+    project_dir: Path = PROJECT_DIR,
+    own_file: str = "",
 ) -> list[Declaration]:
-    """What the other stacks declare, once no route is declared by this stack and another one too."""
+    """What the other stacks declare, once no route is declared by this stack and another one too.
+    `own_file`: the file that declares this stack's routes (its stack file by default)."""
+    own_file = own_file or stack_file(stack, project_dir).name
     problems: list[str] = []
     declarations: list[Declaration] = []
     for other in other_stacks(stack, project_dir):
@@ -79,18 +107,18 @@ def declared_elsewhere(
             )
             continue
         owner = owner_label(other)
-        declarations += [Declaration(owner, name, id_) for name, id_ in theirs]
-        names = {name for name, _ in theirs}
-        ids = {id_ for _, id_ in theirs if id_}
+        declarations += [Declaration(owner, name, id_) for name, id_ in theirs.routes]
+        names = {name for name, _ in theirs.routes}
+        ids = {id_ for _, id_ in theirs.routes if id_}
         for index, route in enumerate(routes):
             if route.name in names or (route.id and route.id in ids):
                 what = "a route of this name" if route.name in names else f"the route {route.id}"
                 problems.append(
                     f"routes[{index}] ({route.name}): {owner} declares {what} too, and each live route is managed "
-                    f"by one stack. To move it to {stack!r}, take it out of Pulumi.{other}.yaml in the same change "
+                    f"by one stack. To move it to {stack!r}, take it out of {theirs.file} in the same change "
                     f"(whichever stack's `up` runs first, the route is handed over, never deleted); otherwise take "
-                    f"it out of Pulumi.{stack}.yaml or give it another name."
+                    f"it out of {own_file} or give it another name."
                 )
     if problems:
-        raise OwnershipError(stack, problems)
+        raise OwnershipError(stack, problems, own_file)
     return declarations

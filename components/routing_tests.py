@@ -50,12 +50,11 @@ MEMBERS = ("routes", "pages", "slack")
 class RoutingTestsError(ConfigProblemsError):
     """Routing tests that fail; each line names the test, what it expected and what it got."""
 
-    def __init__(self, stack: str, failures: list[str]) -> None:
+    def __init__(self, stack: str, failures: list[str], tests_file: str = "") -> None:
         tests = "1 routing test" if len(failures) == 1 else f"{len(failures)} routing tests"
         verb = "fails" if len(failures) == 1 else "fail"
-        super().__init__(
-            f"stack {stack!r}: {tests} of Pulumi.{stack}.yaml (routingTests) {verb}; nothing was changed", failures
-        )
+        where = tests_file or f"Pulumi.{stack}.yaml"
+        super().__init__(f"stack {stack!r}: {tests} of {where} (routingTests) {verb}; nothing was changed", failures)
 
 
 class RoutingCoverageError(ConfigProblemsError):
@@ -422,13 +421,14 @@ def verify(
     tests: Sequence[RoutingTest],
     coverage: RoutingCoverage,
     warn: Callable[[str], None],
+    tests_file: str = "",
 ) -> dict[str, JsonDict]:
     """Run the routing tests (failing ones stop the run), report coverage (warnings, or errors for the
     kinds in routingCoverage.failOn) and return the routing matrix: each alert's row, by the alert as
     route-test.sh takes it (`source=alertmanager severity=critical`)."""
     failed = failures(routes, tests)
     if failed:
-        raise RoutingTestsError(stack, failed)
+        raise RoutingTestsError(stack, failed, tests_file)
     outcomes = matrix(routes, tests)
     errors = []
     for finding in findings(routes, outcomes, tests):

@@ -7,7 +7,7 @@ until each is set, and lists them all at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -219,10 +219,12 @@ class ConfigProblemsError(pulumi.RunError, ValueError):
 
 
 class SettingsError(ConfigProblemsError):
-    """The stack config is wrong; the message lists every problem with its config key."""
+    """The stack config is wrong; the message lists every problem with its config key (and, in a routes
+    file, its file and line)."""
 
-    def __init__(self, stack: str, problems: list[str]) -> None:
-        super().__init__(f"stack {stack!r}: the stack config (Pulumi.{stack}.yaml) needs fixing", problems)
+    def __init__(self, stack: str, problems: list[str], files: str = "") -> None:
+        files = files or f"Pulumi.{stack}.yaml"
+        super().__init__(f"stack {stack!r}: the stack config ({files}) needs fixing", problems)
 
 
 @dataclass(frozen=True)
@@ -345,10 +347,13 @@ class RoutingTest:
     index: int
     alert: StackAlert
     expect: Expectation
+    # `routes/production.yaml:57` when the test is in a routes file; "" in the stack file.
+    place: str = ""
 
     @property
     def label(self) -> str:
-        return f"routingTests[{self.index}] ({self.alert.describe()})"
+        said = f"routingTests[{self.index}] ({self.alert.describe()})"
+        return f"{self.place}: {said}" if self.place else said
 
 
 @dataclass(frozen=True)
@@ -380,6 +385,16 @@ class StackSettings:
     restart_alertmanager_on_token_change: bool
     routing_tests: tuple[RoutingTest, ...] = ()
     routing_coverage: RoutingCoverage = RoutingCoverage()
+    # The files that declare the routes and the routing tests (components/routes_file.py): the stack file,
+    # or the stack's routes file.
+    routes_file: str = ""
+    routing_tests_file: str = ""
+
+    def file_of_routes(self) -> str:
+        return self.routes_file or f"Pulumi.{self.stack}.yaml"
+
+    def file_of_routing_tests(self) -> str:
+        return self.routing_tests_file or f"Pulumi.{self.stack}.yaml"
 
 
 def _suffix(parts: Any) -> str:
@@ -401,19 +416,48 @@ def _placeholders(value: Any, path: str) -> list[str]:
 
 
 def _route_label(raw: dict[str, Any], index: int) -> str:
-    name = raw["routes"][index].get("name") if isinstance(raw.get("routes"), list) else None
+    routes = raw.get("routes")
+    route = routes[index] if isinstance(routes, list) and index < len(routes) else None
+    name = route.get("name") if isinstance(route, dict) else None
     return f"routes[{index}] ({name})" if name else f"routes[{index}]"
 
 
-def _schema_problems(raw: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+# Where a value of the config is written, by its path (`("routes", 3, "sources", 0)`): `routes/production.yaml:42`
+# for a value of a routes file, None for one of the stack file (components/routes_file.py).
+Locate = Callable[[tuple[str | int, ...]], "str | None"]
+
+
+def _nowhere(_parts: tuple[str | int, ...]) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class _Where:
+    """How problems name a value: its path, a route with its name, and its file and line when known."""
+
+    raw: dict[str, Any]
+    locate: Locate = _nowhere
+
+    def __call__(self, *parts: str | int) -> str:
+        return self.at(parts, self.label(*parts))
+
+    def label(self, *parts: str | int) -> str:
+        if len(parts) >= 2 and parts[0] == "routes" and isinstance(parts[1], int):
+            return _route_label(self.raw, parts[1]) + _suffix(parts[2:])
+        return _path(parts) or "(top level)"
+
+    def at(self, parts: tuple[str | int, ...], text: str) -> str:
+        """`text`, after the file and line of the value at `parts` where it has one."""
+        place = self.locate(parts)
+        return f"{place}: {text}" if place else text
+
+
+def _schema_problems(raw: dict[str, Any], schema: dict[str, Any], locate: Locate = _nowhere) -> list[str]:
     problems = []
+    where = _Where(raw, locate)
     validator = jsonschema.Draft202012Validator(schema)
     for error in sorted(validator.iter_errors(raw), key=lambda e: list(map(str, e.absolute_path))):
-        parts = list(error.absolute_path)
-        where = _path(parts) or "(top level)"
-        if len(parts) >= 2 and parts[0] == "routes" and isinstance(parts[1], int):
-            where = _route_label(raw, parts[1]) + _suffix(parts[2:])
-        problems.append(f"{where}: {error.message}")
+        problems.append(f"{where(*error.absolute_path)}: {error.message}")
     return problems
 
 
@@ -421,9 +465,10 @@ def _conditions(raw: list[dict[str, Any]] | None) -> tuple[Condition, ...]:
     return tuple(Condition(item["reference"], item["operation"], tuple(item.get("values") or ())) for item in raw or [])
 
 
-def _reference_problems(raw: dict[str, Any]) -> list[str]:
+def _reference_problems(raw: dict[str, Any], locate: Locate = _nowhere) -> list[str]:
     """Names used by routes must be declared: a typo fails the preview, not a page."""
     problems: list[str] = []
+    where = _Where(raw, locate)
     known = {
         "source": set(raw["alertSources"]),
         "escalation": set(raw.get("escalationPaths") or {}),
@@ -437,50 +482,89 @@ def _reference_problems(raw: dict[str, Any]) -> list[str]:
         "reference": "references",
     }
 
-    def check_operation(condition: dict[str, Any], where: str) -> None:
+    def check_operation(condition: dict[str, Any], *parts: str | int) -> None:
         if condition["operation"] not in OPERATIONS:
-            problems.append(f"{where}.operation: {operation_problem(condition['operation'])}")
+            problems.append(f"{where(*parts, 'operation')}: {operation_problem(condition['operation'])}")
 
-    def check(kind: str, name: str | None, where: str) -> None:
+    def check(kind: str, name: str | None, *parts: str | int) -> None:
         if name is not None and name not in known[kind]:
             choices = ", ".join(sorted(known[kind])) or "none declared"
-            problems.append(f"{where}: unknown {kind} {name!r}; declare it under {config_key[kind]} (known: {choices})")
+            problems.append(
+                f"{where(*parts)}: unknown {kind} {name!r}; declare it under {config_key[kind]} (known: {choices})"
+            )
+
+    def check_conditions(conditions: list[dict[str, Any]] | None, *parts: str | int) -> None:
+        for position, condition in enumerate(conditions or []):
+            check("reference", condition["reference"], *parts, position, "reference")
+            check_operation(condition, *parts, position)
 
     for key in ("alertmanagerSource", "checklySource"):
         if key in raw:
             check("source", raw[key], key)
-    for index, route in enumerate(raw["routes"]):
-        label = _route_label(raw, index)
-        check("escalation", route.get("escalation"), f"{label}.escalation")
-        check("slack", route.get("slack"), f"{label}.slack")
-        for position, condition in enumerate(route.get("when") or []):
-            check("reference", condition["reference"], f"{label}.when[{position}].reference")
-            check_operation(condition, f"{label}.when[{position}]")
+    routes = raw["routes"]
+    for index, route in enumerate(routes):
+        check("escalation", route.get("escalation"), "routes", index, "escalation")
+        check("slack", route.get("slack"), "routes", index, "slack")
+        check_conditions(route.get("when"), "routes", index, "when")
         for source_index, match in enumerate(route["sources"]):
-            check("source", match["source"], f"{label}.sources[{source_index}].source")
-            for position, condition in enumerate(match.get("when") or []):
-                where = f"{label}.sources[{source_index}].when[{position}]"
-                check("reference", condition["reference"], f"{where}.reference")
-                check_operation(condition, where)
-    names = [route["name"] for route in raw["routes"]]
-    for duplicate in sorted({name for name in names if names.count(name) > 1}):
-        problems.append(f"routes: the name {duplicate!r} is used twice; route names must be unique in a stack")
-    keys = [route.get("key") or resource_key(route["name"]) for route in raw["routes"]]
-    for duplicate in sorted({key for key in keys if keys.count(key) > 1}):
-        problems.append(f"routes: two routes share the resource key {duplicate!r}; give one of them another `key`")
-    for index, route in enumerate(raw["routes"]):
-        for previous in route.get("previousKeys") or []:
-            if previous in keys:
+            check("source", match["source"], "routes", index, "sources", source_index, "source")
+            check_conditions(match.get("when"), "routes", index, "sources", source_index, "when")
+
+    def repeated(values: list[Any]) -> list[tuple[Any, int]]:
+        """Each value used more than once, with the index of its second use (where a problem points)."""
+        seen: set[Any] = set()
+        found: dict[Any, int] = {}
+        for index, value in enumerate(values):
+            if value in seen:
+                found.setdefault(value, index)
+            seen.add(value)
+        return sorted(found.items(), key=lambda item: str(item[0]))
+
+    names = [route["name"] for route in routes]
+    for duplicate, index in repeated(names):
+        problems.append(
+            where.at(
+                ("routes", index),
+                f"routes: the name {duplicate!r} is used twice; route names must be unique in a stack",
+            )
+        )
+    keys = [route.get("key") or resource_key(route["name"]) for route in routes]
+    for duplicate, index in repeated(keys):
+        problems.append(
+            where.at(
+                ("routes", index),
+                f"routes: two routes share the resource key {duplicate!r}; give one of them another `key`",
+            )
+        )
+    used_keys = set(keys)
+    for index, route in enumerate(routes):
+        for position, previous in enumerate(route.get("previousKeys") or []):
+            if previous in used_keys:
                 problems.append(
-                    f"{_route_label(raw, index)}.previousKeys: {previous!r} is the key of a route in this stack; "
-                    "a previous key must be one no route uses any more"
+                    where.at(
+                        ("routes", index, "previousKeys", position),
+                        f"{where.label('routes', index, 'previousKeys')}: {previous!r} is the key of a route in this "
+                        "stack; a previous key must be one no route uses any more",
+                    )
                 )
-    previous_keys = [previous for route in raw["routes"] for previous in route.get("previousKeys") or []]
-    for duplicate in sorted({key for key in previous_keys if previous_keys.count(key) > 1}):
-        problems.append(f"routes: the previous key {duplicate!r} is claimed by two routes; one route can continue it")
-    ids = [route["id"] for route in raw["routes"] if route.get("id")]
-    for duplicate in sorted({id_ for id_ in ids if ids.count(id_) > 1}):
-        problems.append(f"routes: two routes adopt the id {duplicate}; each live route can be declared once")
+    previous_keys = [
+        (previous, index) for index, route in enumerate(routes) for previous in route.get("previousKeys") or []
+    ]
+    for duplicate, position in repeated([previous for previous, _ in previous_keys]):
+        problems.append(
+            where.at(
+                ("routes", previous_keys[position][1]),
+                f"routes: the previous key {duplicate!r} is claimed by two routes; one route can continue it",
+            )
+        )
+    ids = [(route["id"], index) for index, route in enumerate(routes) if route.get("id")]
+    for duplicate, position in repeated([id_ for id_, _ in ids]):
+        problems.append(
+            where.at(
+                ("routes", ids[position][1]),
+                f"routes: two routes adopt the id {duplicate}; each live route can be declared once",
+            )
+        )
     return problems
 
 
@@ -489,9 +573,9 @@ def resource_key(route_name: str) -> str:
     return "-".join("".join(ch if ch.isalnum() else " " for ch in route_name.lower()).split())
 
 
-def route_config_problems(raw: dict[str, Any]) -> list[str]:
+def route_config_problems(raw: dict[str, Any], locate: Locate = _nowhere) -> list[str]:
     """Problems in the route-declaring part of a stack config alone (see ROUTE_CONFIG_KEYS)."""
-    return _schema_problems(raw, ROUTE_CONFIG_SCHEMA) or _reference_problems(raw)
+    return _schema_problems(raw, ROUTE_CONFIG_SCHEMA, locate) or _reference_problems(raw, locate)
 
 
 def _known(names: Iterable[str]) -> str:
@@ -512,34 +596,37 @@ def alert_problems(source: str, attributes: Iterable[str], raw: dict[str, Any]) 
     return problems
 
 
-def routing_test_problems(raw: dict[str, Any]) -> list[str]:
+def routing_test_problems(raw: dict[str, Any], locate: Locate = _nowhere) -> list[str]:
     """Problems in routingTests and routingCoverage: their shape, then every name the tests use. The
     route-declaring keys must be valid already (route_config_problems)."""
-    problems = _schema_problems({key: raw[key] for key in ROUTING_TEST_KEYS if key in raw}, _ROUTING_TEST_KEYS_SCHEMA)
+    tests_part = {key: raw[key] for key in ROUTING_TEST_KEYS if key in raw}
+    problems = _schema_problems(tests_part, _ROUTING_TEST_KEYS_SCHEMA, locate)
     if problems:
         return problems
+    where = _Where(raw, locate)
     known = {
         "routes": ("route", [route["name"] for route in raw.get("routes") or []], "the names of routes"),
         "pages": ("escalation path", list(raw.get("escalationPaths") or {}), "the keys of escalationPaths"),
         "slack": ("Slack channel", list(raw.get("slackChannels") or {}), "the keys of slackChannels"),
     }
     for index, test in enumerate(raw.get("routingTests") or []):
-        where = f"routingTests[{index}]"
         alert = test["alert"]
         problems += [
-            f"{where}.alert.{path}: {problem}"
+            f"{where('routingTests', index, 'alert', *path.split('.'))}: {problem}"
             for path, problem in alert_problems(alert["source"], alert.get("attributes") or {}, raw)
         ]
         for member, (kind, names, which) in known.items():
+            declared = set(names)
             problems += [
-                f"{where}.expect.{member}: unknown {kind} {name!r}; known: {_known(names)} ({which})"
+                f"{where('routingTests', index, 'expect', member)}: unknown {kind} {name!r}; known: "
+                f"{_known(names)} ({which})"
                 for name in test["expect"].get(member) or []
-                if name not in names
+                if name not in declared
             ]
     return problems
 
 
-def routing_tests(raw: dict[str, Any]) -> tuple[RoutingTest, ...]:
+def routing_tests(raw: dict[str, Any], locate: Locate = _nowhere) -> tuple[RoutingTest, ...]:
     def expectation(expect: dict[str, Any]) -> Expectation:
         given = {member: frozenset(names) for member, names in expect.items()}
         return Expectation(given.get("routes"), given.get("pages"), given.get("slack"))
@@ -549,6 +636,7 @@ def routing_tests(raw: dict[str, Any]) -> tuple[RoutingTest, ...]:
             index,
             StackAlert.of(test["alert"]["source"], test["alert"].get("attributes")),
             expectation(test["expect"]),
+            place=locate(("routingTests", index)) or "",
         )
         for index, test in enumerate(raw.get("routingTests") or [])
     )
@@ -594,14 +682,16 @@ def route_declarations(raw: dict[str, Any]) -> tuple[RouteDecl, ...]:
     )
 
 
-def parse_settings(stack: str, raw: dict[str, Any]) -> StackSettings:
-    """Check a stack's config (keys without the project prefix) and turn it into settings."""
-    problems = _schema_problems(raw, SETTINGS_SCHEMA)
+def parse_settings(stack: str, raw: dict[str, Any], locate: Locate = _nowhere, files: str = "") -> StackSettings:
+    """Check a stack's config (keys without the project prefix) and turn it into settings. `locate` names the
+    file and line of a value that a routes file declares, `files` the files problems are in (the stack file
+    alone by default)."""
+    problems = _schema_problems(raw, SETTINGS_SCHEMA, locate)
     if problems:
-        raise SettingsError(stack, problems)
-    problems = _reference_problems(raw) + routing_test_problems(raw) + _placeholders(raw, "config")
+        raise SettingsError(stack, problems, files)
+    problems = _reference_problems(raw, locate) + routing_test_problems(raw, locate) + _placeholders(raw, "config")
     if problems:
-        raise SettingsError(stack, problems)
+        raise SettingsError(stack, problems, files)
     external = raw["externalSecret"]
     alertmanager = raw["alertmanager"]
     return StackSettings(
@@ -623,6 +713,6 @@ def parse_settings(stack: str, raw: dict[str, Any]) -> StackSettings:
         alertmanager_name=alertmanager["name"],
         alertmanager_namespace=alertmanager.get("namespace", "monitoring"),
         restart_alertmanager_on_token_change=alertmanager.get("restartOnTokenChange", True),
-        routing_tests=routing_tests(raw),
+        routing_tests=routing_tests(raw, locate),
         routing_coverage=routing_coverage(raw),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -11,8 +13,9 @@ from components.alert_source_secret import AlertSourceSecret, AlertSourceSecretA
 from components.names import Resolved, needed, resolve
 from components.ownership import declared_elsewhere
 from components.pulumi_sdk import quiet_engine_shutdown
+from components.routes_file import PROJECT_DIR, RoutesFileError, read_routes_file, with_routes_file
 from components.routing_tests import compiled_routes, verify
-from components.settings import StackSettings, parse_settings
+from components.settings import SettingsError, StackSettings, parse_settings
 from providers.directory import ApiKeyError, check_api_key, fetch_directory, open_api, source_info
 from providers.http import Credentials, IncidentIoError
 
@@ -38,7 +41,23 @@ def read_settings() -> StackSettings:
         value = config.get(key) if key in TEXT_KEYS else config.get_object(key)
         if value is not None:
             raw[key] = value
-    return parse_settings(pulumi.get_stack(), raw)
+    return settings_of(pulumi.get_stack(), raw)
+
+
+def settings_of(stack: str, raw: dict[str, Any], project_dir: Path = PROJECT_DIR) -> StackSettings:
+    """The stack config (keys without the project prefix), with the keys of the stack's routes file
+    (routes/<stack>.yaml) when it has one, checked."""
+    try:
+        declared = with_routes_file(stack, raw, read_routes_file(stack, project_dir))
+    except RoutesFileError as error:
+        raise SettingsError(stack, [str(error)]) from None
+    files = f"Pulumi.{stack}.yaml" + (f" and {declared.routes_file.name}" if declared.routes_file else "")
+    settings = parse_settings(stack, declared.values, declared.locate, files)
+    return dataclasses.replace(
+        settings,
+        routes_file=declared.file_of("routes", stack),
+        routing_tests_file=declared.file_of("routingTests", stack),
+    )
 
 
 def incident_io_credentials() -> Credentials:
@@ -73,7 +92,9 @@ def build_stack(settings: StackSettings) -> None:
     quiet_engine_shutdown()
     # What the other stacks declare, from their files in this commit: before any API call, since a route
     # two stacks declare is a mistake in the change itself.
-    elsewhere = declared_elsewhere(settings.stack, pulumi.get_project(), settings.routes)
+    elsewhere = declared_elsewhere(
+        settings.stack, pulumi.get_project(), settings.routes, own_file=settings.file_of_routes()
+    )
     resolved = resolve_names(settings)
     routes = compiled_routes(settings.routes, resolved.vocabulary, resolved.source_ids)
     # The routing tests run on the payloads `up` writes, before any resource exists: a failing test
@@ -84,6 +105,7 @@ def build_stack(settings: StackSettings) -> None:
         settings.routing_tests,
         settings.routing_coverage,
         warn=pulumi.log.warn,
+        tests_file=settings.file_of_routing_tests(),
     )
     alertmanager = source_info(resolved.sources[settings.alertmanager_source])
     checkly = source_info(resolved.sources[settings.checkly_source])

@@ -36,7 +36,8 @@ STAND_INS = ROOT / "tests" / "stand_ins"
 CLI_BUILDER = ROOT / "scripts" / "pulumi-cli.sh"
 PROJECT = "unkey-alert-routing"
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.production.yaml", "Pulumi.staging.yaml", "__main__.py")
-PROJECT_DIRS = ("providers", "components")
+# `routes`: the stacks' routes files (components/routes_file.py), where a stack has one.
+PROJECT_DIRS = ("providers", "components", "routes")
 STACKS = ("production", "staging")
 # The passphrase of the workspaces' state secrets (a throwaway value for throwaway state).
 PASSPHRASE = "e2e-throwaway-passphrase"
@@ -122,7 +123,8 @@ def copy_project(destination: Path) -> None:
     for name in PROJECT_FILES:
         shutil.copy2(ROOT / name, destination / name)
     for name in PROJECT_DIRS:
-        shutil.copytree(ROOT / name, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
     (destination / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
 
 
