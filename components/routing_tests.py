@@ -15,6 +15,7 @@ no derived or tested alert reaches. A routing test that states an alert's routes
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -36,7 +37,7 @@ from components.settings import (
     name_tables,
     route_declarations,
 )
-from providers.route_evaluation import Alert, evaluate
+from providers.route_evaluation import Alert, IndexedRoutes
 from providers.route_evaluation import condition_values as _condition_values
 
 JsonDict = dict[str, Any]
@@ -159,10 +160,16 @@ class StackRoutes:
     def sources(self) -> tuple[str, ...]:
         return tuple(self.source_ids)
 
+    @functools.cached_property
+    def _indexed(self) -> IndexedRoutes:
+        # Coverage evaluates an alert per value the conditions name: without the index, every route for
+        # each, which grows with the square of the routes (docs/benchmark.md).
+        return IndexedRoutes(self.payloads)
+
     def outcome(self, alert: StackAlert) -> Outcome:
         attributes = {self.subjects.get(name, name): value for name, value in alert.attributes}
         source_id = self.source_ids.get(alert.source, alert.source)
-        evaluation = evaluate(self.payloads, Alert(source_id, attributes), subject_types=self.subject_types)
+        evaluation = self._indexed.evaluate(Alert(source_id, attributes), subject_types=self.subject_types)
         effects = tuple(
             RouteEffect(
                 route=match.route_name,

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from providers.alert_route_spec import OPERATIONS, stored_operation
+from providers.alert_route_spec import OPERATIONS, OPERATIONS_WITH_VALUES, stored_operation
 
 JsonDict = dict[str, Any]
 AttributeValue = str | tuple[str, ...]
@@ -449,6 +449,12 @@ def evaluate(
     """What the routes (v2 create payloads, or live routes through alert_route_spec.from_live) do
     with the alert. `subject_types` maps a condition subject to its engine type (`String`,
     `CatalogEntry["..."]`, from GET /v2/alert_attributes); a subject without one may be text."""
+    return _evaluation(routes, alert, subject_types)
+
+
+def _evaluation(
+    routes: Iterable[Mapping[str, Any]], alert: Alert, subject_types: Mapping[str, str] | None
+) -> Evaluation:
     scope = _Scope(alert, subject_types or {}, "")
     matches: list[RouteMatch] = []
     undecided: list[Undecided] = []
@@ -460,6 +466,128 @@ def evaluate(
             undecided.append(result)
     doubts = [*_alert_doubts(alert), *(f"{match.route_name}: {doubt}" for match in matches for doubt in match.doubts)]
     return Evaluation(alert, tuple(matches), tuple(undecided), _unique(doubts))
+
+
+@dataclass(frozen=True)
+class _Guard:
+    """A condition a route cannot match without, for an index: its subject and its literals, case-folded."""
+
+    subject: str
+    keys: frozenset[str]
+
+
+def _guard(condition: Any) -> _Guard | None:
+    """The condition as a guard, when it can only hold for an alert that gives its subject a value of
+    which one of its literals is a substring, case aside: the loosest reading of every value operation
+    (docs/routing.md). Anything else (no literals, a reference, an expression, is_set...) is no guard."""
+    if not isinstance(condition, Mapping):
+        return None
+    subject, operation = str(condition.get("subject") or ""), str(condition.get("operation") or "")
+    bindings = condition.get("param_bindings")
+    if operation not in OPERATIONS_WITH_VALUES or subject.startswith("expressions[") or not isinstance(bindings, list):
+        return None
+    literals, references = _binding_values(bindings)
+    if references or not literals:
+        return None
+    return _Guard(subject, frozenset(literal.casefold() for literal in literals))
+
+
+def _well_formed(groups: Any) -> bool:
+    """Condition groups as the API writes them: a list of groups, each a list of condition objects."""
+    if not groups:
+        return True
+    return isinstance(groups, list) and all(
+        isinstance(group, Mapping)
+        and isinstance(group.get("conditions") or [], list)
+        and all(
+            isinstance(condition, Mapping) and isinstance(condition.get("param_bindings") or [], list)
+            for condition in group.get("conditions") or []
+        )
+        for group in groups
+    )
+
+
+def _guards(groups: Any) -> list[_Guard] | None:
+    """Conditions of which one must hold for the groups to hold (one per group: any group, all of its
+    conditions), or None when some group has no condition that can serve (or there are no groups)."""
+    if not groups:
+        return None
+    guards = []
+    for group in groups:
+        found = next((g for g in map(_guard, group.get("conditions") or []) if g is not None), None)
+        if found is None:
+            return None
+        guards.append(found)
+    return guards
+
+
+class IndexedRoutes:
+    """Routes with an index of the ones that can act on an alert, for evaluating many alerts: evaluate()
+    gives exactly what the module's evaluate() gives, without evaluating every route for every alert.
+
+    By source: a route is a candidate for its alert sources only. Within a source, a route is skipped
+    only when one of its conditions, needed for it to match, fails under the loosest reading of every
+    value operation (substrings, any case, one element of an array enough): such a route does not act
+    under any reading, and evaluate() reports nothing of it (no match, no doubt). A route whose
+    conditions include no such guard in each group (is_set, references, expressions, operations the
+    evaluator does not know, a payload it does not expect) is evaluated for every alert of its sources."""
+
+    def __init__(self, routes: Sequence[Mapping[str, Any]]) -> None:
+        self.routes = tuple(routes)
+        # Source id -> routes evaluated for every alert from it.
+        self._always: dict[str, list[int]] = {}
+        # Source id -> subject -> case-folded literal -> routes that need a value containing it.
+        self._guarded: dict[str, dict[str, dict[str, set[int]]]] = {}
+        self._lengths: dict[str, dict[str, set[int]]] = {}
+        # Routes evaluated for every alert whatever its source: their sources could not be indexed.
+        self._everywhere: list[int] = []
+        for index, route in enumerate(self.routes):
+            self._add(index, route)
+
+    def _add(self, index: int, route: Mapping[str, Any]) -> None:
+        if route.get("enabled") is False:
+            return
+        sources = route.get("alert_sources") or []
+        if not isinstance(sources, list) or not _well_formed(route.get("condition_groups")):
+            self._everywhere.append(index)
+            return
+        first: dict[str, Mapping[str, Any]] = {}
+        for source in sources:
+            if isinstance(source, Mapping):
+                source_id = source.get("alert_source_id")
+                if isinstance(source_id, str):  # no other value is equal to an alert's source id
+                    first.setdefault(str(source_id), source)
+        for source_id, source in first.items():
+            groups = source.get("condition_groups")
+            guards = (_guards(groups) if _well_formed(groups) else None) or _guards(route.get("condition_groups"))
+            if not _well_formed(groups) or guards is None:
+                self._always.setdefault(source_id, []).append(index)
+                continue
+            for guard in guards:
+                by_literal = self._guarded.setdefault(source_id, {}).setdefault(guard.subject, {})
+                for key in guard.keys:
+                    by_literal.setdefault(key, set()).add(index)
+                self._lengths.setdefault(source_id, {}).setdefault(guard.subject, set()).update(map(len, guard.keys))
+
+    def candidates(self, alert: Alert) -> list[int]:
+        """The indexes of the routes that may act on the alert, in the routes' order."""
+        found = set(self._everywhere)
+        found.update(self._always.get(alert.source_id, ()))
+        lengths = self._lengths.get(alert.source_id, {})
+        for subject, by_literal in self._guarded.get(alert.source_id, {}).items():
+            values = _given_values(alert, subject)
+            if values is None:  # navigates into a given value: cannot be decided here
+                found.update(route for routes in by_literal.values() for route in routes)
+                continue
+            for value in values:
+                folded = value.casefold()
+                for length in lengths[subject]:
+                    for start in range(len(folded) - length + 1):
+                        found.update(by_literal.get(folded[start : start + length], ()))
+        return sorted(found)
+
+    def evaluate(self, alert: Alert, *, subject_types: Mapping[str, str] | None = None) -> Evaluation:
+        return _evaluation((self.routes[index] for index in self.candidates(alert)), alert, subject_types)
 
 
 def _collect(into: dict[str, set[str]], groups: Any) -> None:
