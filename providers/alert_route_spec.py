@@ -14,9 +14,10 @@ import re
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+if TYPE_CHECKING:
+    import jsonschema
 
 JsonDict = dict[str, Any]
 
@@ -55,6 +56,10 @@ def payload_schema() -> JsonDict:
 
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
+    # Imported on first use: about 50 ms at the start of every dynamic provider host, which a refresh and a
+    # preview of unchanged routes (Check skips validating them) never need.
+    import jsonschema
+
     return jsonschema.Draft202012Validator(payload_schema())
 
 

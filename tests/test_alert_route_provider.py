@@ -360,3 +360,24 @@ def test_spec_sent_with_integers(provider: AlertRouteProvider, emulator: Emulato
     route_id, _ = _create(provider, copy.deepcopy(spec))
     stored = json.dumps(emulator.state.routes[route_id].payload)
     assert '"grouping_window_seconds": 600' in stored
+
+
+def test_check_validates_a_changed_spec_and_not_an_unchanged_one(emulator: Emulator) -> None:
+    """An unchanged spec was validated when it was accepted: Check does not validate it again on every preview
+    (it takes about 1 ms a route). One that today's rules would refuse shows it: accepted while unchanged, and
+    refused as soon as it changes."""
+    provider = configured_provider(emulator)
+    accepted_before = route_spec()
+    accepted_before["alert_sources"][0]["condition_groups"][0]["conditions"][0]["operation"] = "is_blank"
+    assert provider.check({}, {"spec": accepted_before}).failures  # what a new route with it gets
+
+    state_inputs = {"spec": _as_engine_sends(accepted_before)}
+    unchanged = provider.check(state_inputs, {"spec": _as_engine_sends(accepted_before)})
+    assert [failure.reason for failure in unchanged.failures] == []
+
+    changed = copy.deepcopy(accepted_before)
+    changed["name"] = "Production Warnings, renamed"
+    failures = provider.check(state_inputs, {"spec": _as_engine_sends(changed)}).failures
+    assert [failure.property for failure in failures] == [
+        "spec.alert_sources[0].condition_groups[0].conditions[0].operation"
+    ]
