@@ -57,7 +57,9 @@ def test_workflows_grant_nothing_by_default_and_each_job_says_what_it_needs(name
 def test_preview_runs_for_both_stacks_on_changes_to_the_program_or_its_config() -> None:
     document = workflow("preview")
     paths = triggers(document)["pull_request"]["paths"]
-    assert {"__main__.py", "Pulumi.*.yaml", "providers/**", "components/**", "requirements.txt"} <= set(paths)
+    assert {"__main__.py", "Pulumi.*.yaml", "routes/**", "providers/**", "components/**", "requirements.txt"} <= set(
+        paths
+    )
     job = document["jobs"]["preview"]
     assert sorted(job["strategy"]["matrix"]["stack"]) == sorted(STACKS)
     assert job["permissions"]["pull-requests"] == "write" and job["permissions"]["id-token"] == "write"
@@ -118,3 +120,9 @@ def test_each_pull_request_preview_comments_where_alerts_go_before_and_after() -
     assert "continue-on-error" not in matrix
     paths = triggers(workflow("preview"))["pull_request"]["paths"]
     assert {"ops/**", "contrib/route-test.sh"} <= set(paths)
+
+
+@pytest.mark.parametrize(("name", "event"), [("preview", "pull_request"), ("deploy", "push")])
+def test_a_change_to_a_routes_file_is_previewed_and_deployed(name: str, event: str) -> None:
+    # The program reads routes/<stack>.yaml (components/routes_file.py): a change there changes routes.
+    assert "routes/**" in triggers(workflow(name))[event]["paths"]
