@@ -526,7 +526,7 @@ def _used_names(routes: list[JsonDict]) -> dict[str, set[str]]:
     return used
 
 
-def header(result: Export, api_url: str, stack_file: Path | None) -> list[str]:
+def header(result: Export, api_url: str, stack_file: Path | None, routes_file: str | None = None) -> list[str]:
     """What the export holds and what to do with it, said at its top."""
     count = result.exported
     lines = [f"Exported by export-incident-io.sh from {api_url}: {count} live alert route{'' if count == 1 else 's'}."]
@@ -538,6 +538,11 @@ def header(result: Export, api_url: str, stack_file: Path | None) -> list[str]:
             f"{result.exported - result.replaced} are added, and {result.kept} are as the file has them.",
             f"Paste these keys over the keys of the same name under `config:` in {stack_file.name} (or run with",
             "--write to do it in place): no route of the file is lost.",
+            *(
+                [f"`routes` goes into {routes_file} instead, at its top level without the prefix (--write does so)."]
+                if routes_file
+                else []
+            ),
         ]
     else:
         lines += [
@@ -551,8 +556,11 @@ def header(result: Export, api_url: str, stack_file: Path | None) -> list[str]:
     return lines
 
 
-def render(result: Export, project: str, api_url: str, stack_file: Path | None = None) -> str:
-    return stack_file_yaml.render(result.config, project, header(result, api_url, stack_file), result.comments)
+def render(
+    result: Export, project: str, api_url: str, stack_file: Path | None = None, routes_file: str | None = None
+) -> str:
+    lines = header(result, api_url, stack_file, routes_file)
+    return stack_file_yaml.render(result.config, project, lines, result.comments)
 
 
 def _identities(route: JsonDict, *, previous: bool = False) -> set[str]:
@@ -570,18 +578,41 @@ def write_into(path: Path, project: str, result: Export) -> str:
     """Update the stack file in place with the export; the unified diff of what changed ("" if nothing).
     Refused, with the file unchanged, when a route of the file would be missing afterwards."""
     after = set().union(*(_identities(route, previous=True) for route in result.config["routes"]))
-    before_routes = stack_file_yaml.read_config(path, project).get("routes") or []
+    declared = stack_file_yaml.read_stack(path, project)
+    before_routes = declared.values.get("routes") or []
     lost = [str(route.get("name")) for route in before_routes if not _identities(route) & after]
     if lost:
         raise OperationError(
             f"{path}: refusing to write: the routes {', '.join(map(repr, lost))} would no longer be declared, and "
             "the next `pulumi up` would delete them; the file is unchanged"
         )
-    before, text = stack_file_yaml.updated(path, project, result.config, result.comments)
-    if text == before:
-        return ""
-    stack_file_yaml.write(path, text)
-    return stack_file_yaml.unified_diff(before, text, path)
+    # The keys the stack's routes file declares (components/routes_file.py) are written there.
+    routes_file = declared.routes_file
+    in_routes_file = routes_file.values if routes_file else {}
+    changes: list[tuple[Path, str, str]] = []
+    if routes_file is not None:
+        routes_path = path.parent / routes_file.name
+        changes.append(
+            (
+                routes_path,
+                *stack_file_yaml.updated_routes_file(
+                    routes_path, {key: value for key, value in result.config.items() if key in in_routes_file}
+                ),
+            )
+        )
+    rest = {key: value for key, value in result.config.items() if key not in in_routes_file}
+    changes.append((path, *stack_file_yaml.updated(path, project, rest, result.comments)))
+    written: list[tuple[Path, str]] = []
+    try:
+        for changed, before, text in changes:
+            if text != before:
+                stack_file_yaml.write(changed, text)
+                written.append((changed, before))
+    except OperationError:
+        for changed, before in written:  # both files or neither
+            stack_file_yaml.write(changed, before)
+        raise
+    return "".join(stack_file_yaml.unified_diff(before, text, changed) for changed, before, text in changes)
 
 
 def _pattern(text: str) -> re.Pattern[str]:
@@ -639,7 +670,13 @@ def main(argv: list[str]) -> int:
     if args.output:
         _check_output(args.output, args.force)
     project = project_name()
-    existing = stack_file_yaml.read_config(args.stack_file, project) if args.stack_file else None
+    declared = stack_file_yaml.read_stack(args.stack_file, project) if args.stack_file else None
+    existing = declared.values if declared else None
+    routes_file = (
+        declared.routes_file.name
+        if declared and declared.routes_file and "routes" in declared.routes_file.values
+        else None
+    )
     progress = Progress()
     api = connect(progress)
     result = export(api, progress, existing=existing, match=args.match)
@@ -647,7 +684,7 @@ def main(argv: list[str]) -> int:
         diff = write_into(args.stack_file, project, result)
         sys.stdout.write(diff or f"{args.stack_file} already says what the export says; unchanged\n")
     else:
-        text = render(result, project, api.client.display_url, args.stack_file)
+        text = render(result, project, api.client.display_url, args.stack_file, routes_file)
         if args.output:
             try:
                 args.output.write_text(text, encoding="utf-8")

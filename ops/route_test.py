@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from components.names import ATTRIBUTE_SUBJECT, NameResolutionError, match_one, resolve
+from components.routes_file import ROUTES_DIR
 from components.routing_tests import (
     Change,
     Finding,
@@ -137,19 +138,31 @@ class StackFile:
     stack: str
     config: JsonDict
     tests: tuple[RoutingTest, ...]
+    # The stack's routes file (routes/<stack>.yaml beside the stack file) when it has one.
+    routes_file: Path | None = None
+
+    @property
+    def files(self) -> str:
+        """How the pull request comment names where the stack's routes are: the stack file, and its routes file."""
+        names = [self.path.name] + ([f"{ROUTES_DIR}/{self.routes_file.name}"] if self.routes_file else [])
+        return " and ".join(f"`{name}`" for name in names)
 
 
 def read_stack_file(path: Path) -> StackFile:
-    """The stack's route-declaring keys and routing tests, checked as `pulumi preview` checks them."""
-    config = stack_file_yaml.read_config(path, project_name())
-    problems = route_config_problems({key: config[key] for key in ROUTE_CONFIG_KEYS if key in config})
-    problems = problems or routing_test_problems(config)
+    """The stack's route-declaring keys and routing tests, checked as `pulumi preview` checks them: from the
+    stack file and, when the stack has one, its routes file (routes/<stack>.yaml in the stack file's directory)."""
+    declared = stack_file_yaml.read_stack(path, project_name())
+    match = re.fullmatch(r"Pulumi\.(.+)\.ya?ml", path.name)
+    stack = match.group(1) if match else str(declared.values.get("environment") or path.stem)
+    config = declared.values
+    problems = route_config_problems({key: config[key] for key in ROUTE_CONFIG_KEYS if key in config}, declared.locate)
+    problems = problems or routing_test_problems(config, declared.locate)
+    routes_file = path.parent / declared.routes_file.name if declared.routes_file else None
     if problems:
         listed = "\n  - ".join(problems)
-        raise InputError(f"{path}: the stack file needs fixing:\n  - {listed}")
-    match = re.fullmatch(r"Pulumi\.(.+)\.ya?ml", path.name)
-    stack = match.group(1) if match else str(config.get("environment") or path.stem)
-    return StackFile(path, stack, config, routing_tests(config))
+        which = "the stack file needs" if routes_file is None else "the stack file and its routes file need"
+        raise InputError(f"{path}: {which} fixing:\n  - {listed}")
+    return StackFile(path, stack, config, routing_tests(config, declared.locate), routes_file)
 
 
 def _value(text: str) -> str | list[str]:
@@ -300,14 +313,14 @@ def markdown(
     stack_file: StackFile, changes: list[Change], failed: list[str], found: list[Finding], live: LiveRouting
 ) -> str:
     """The pull request comment: a one-line summary, then the matrix before and after, changed rows first."""
-    name = stack_file.path.name
+    name = stack_file.files
     lines = [
         MARKER.format(stack=stack_file.stack),
         f"### Where alerts go: {stack_file.stack}",
         "",
         f"**{change_summary(changes)}.**",
         "",
-        f"Before: the live routes in incident.io. After: `{name}` in this pull request. One row per alert "
+        f"Before: the live routes in incident.io. After: {name} in this pull request. One row per alert "
         "the routes' conditions name (each source, each value named, each attribute unset) and per routing "
         "test, in the stack file's names; changed rows first. *(possibly)*: only under some readings of how "
         "incident.io matches (see the doubts below).",
@@ -325,7 +338,7 @@ def markdown(
     if live.undeclared:
         lines += [
             "",
-            f"Live routes on this stack's sources that `{name}` does not declare (renamed, removed, or made "
+            f"Live routes on this stack's sources that {name} does not declare (renamed, removed, or made "
             f"outside Pulumi; they are in *before* only): {_md(', '.join(live.undeclared))}.",
         ]
     tests = len(stack_file.tests)

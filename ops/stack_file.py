@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import io
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from components.routes_file import RoutesFileError, StackRoutesConfig, read_routes_file, with_routes_file
 from ops.cli import InputError, OperationError
 
 JsonDict = dict[str, Any]
@@ -56,6 +58,19 @@ def read_config(path: Path, project: str) -> JsonDict:
     config = document["config"]
     prefix = f"{project}:"
     return {key.removeprefix(prefix): plain(value) for key, value in config.items() if key.startswith(prefix)}
+
+
+def read_stack(path: Path, project: str) -> StackRoutesConfig:
+    """The stack's config from its stack file and, when the stack has one, its routes file (routes/<stack>.yaml
+    in the stack file's directory), as the program reads them."""
+    config = read_config(path, project)
+    match = re.fullmatch(r"Pulumi\.(.+)\.ya?ml", path.name)
+    if match is None:
+        return StackRoutesConfig(config)
+    try:
+        return with_routes_file(match.group(1), config, read_routes_file(match.group(1), path.parent))
+    except RoutesFileError as error:
+        raise InputError(str(error)) from None
 
 
 def plain(value: Any) -> Any:
@@ -158,17 +173,38 @@ def render(config: JsonDict, project: str, header: list[str], comments: Mapping[
     return lines + _dump(CommentedMap([("config", _config_node(config, project, comments))]))
 
 
-def updated(path: Path, project: str, config: JsonDict, comments: Mapping[tuple[str, str], str]) -> tuple[str, str]:
-    """The stack file's text, and its text with these config keys set, everything else as it was."""
-    text, document = _load(path)
-    section = document["config"]
-    for key, value in config.items():
-        full = f"{project}:{key}"
+def _set(section: CommentedMap, values: JsonDict, prefix: str) -> None:
+    """Each key set to its value, changing as little of what is there as it takes."""
+    for key, value in values.items():
+        full = f"{prefix}{key}"
         if full in section:
             section[full] = _merged(section[full], value, _kind_of(key))
         else:
             section[full] = styled(value, _kind_of(key))
+
+
+def updated(path: Path, project: str, config: JsonDict, comments: Mapping[tuple[str, str], str]) -> tuple[str, str]:
+    """The stack file's text, and its text with these config keys set, everything else as it was."""
+    text, document = _load(path)
+    section = document["config"]
+    _set(section, config, f"{project}:")
     _comment(section, project, comments)
+    return text, _dump(document)
+
+
+def updated_routes_file(path: Path, values: JsonDict) -> tuple[str, str]:
+    """A routes file's text (components/routes_file.py: its keys unprefixed, at the top), and its text with
+    these keys set, everything else as it was."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        document = _yaml().load(text)
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the routes file ({error.strerror})") from None
+    except YAMLError as error:
+        raise InputError(f"{path}: not a YAML file ({error})") from None
+    if not isinstance(document, CommentedMap):
+        raise InputError(f"{path}: not a routes file (a YAML mapping with the key `routes`)")
+    _set(document, values, "")
     return text, _dump(document)
 
 
