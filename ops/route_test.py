@@ -142,10 +142,9 @@ class StackFile:
     routes_file: Path | None = None
 
     @property
-    def files(self) -> str:
-        """How the pull request comment names where the stack's routes are: the stack file, and its routes file."""
-        names = [self.path.name] + ([f"{ROUTES_DIR}/{self.routes_file.name}"] if self.routes_file else [])
-        return " and ".join(f"`{name}`" for name in names)
+    def file_names(self) -> list[str]:
+        """Where the stack's routes are: the stack file, and its routes file if it has one."""
+        return [self.path.name] + ([f"{ROUTES_DIR}/{self.routes_file.name}"] if self.routes_file else [])
 
 
 def read_stack_file(path: Path) -> StackFile:
@@ -313,14 +312,15 @@ def markdown(
     stack_file: StackFile, changes: list[Change], failed: list[str], found: list[Finding], live: LiveRouting
 ) -> str:
     """The pull request comment: a one-line summary, then the matrix before and after, changed rows first."""
-    name = stack_file.files
+    name = " and ".join(stack_file.file_names)
+    quoted = " and ".join(f"`{file}`" for file in stack_file.file_names)
     lines = [
         MARKER.format(stack=stack_file.stack),
         f"### Where alerts go: {stack_file.stack}",
         "",
         f"**{change_summary(changes)}.**",
         "",
-        f"Before: the live routes in incident.io. After: {name} in this pull request. One row per alert "
+        f"Before: the live routes in incident.io. After: {quoted} in this pull request. One row per alert "
         "the routes' conditions name (each source, each value named, each attribute unset) and per routing "
         "test, in the stack file's names; changed rows first. *(possibly)*: only under some readings of how "
         "incident.io matches (see the doubts below).",
@@ -338,7 +338,7 @@ def markdown(
     if live.undeclared:
         lines += [
             "",
-            f"Live routes on this stack's sources that {name} does not declare (renamed, removed, or made "
+            f"Live routes on this stack's sources that {quoted} does not declare (renamed, removed, or made "
             f"outside Pulumi; they are in *before* only): {_md(', '.join(live.undeclared))}.",
         ]
     tests = len(stack_file.tests)
