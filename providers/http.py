@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import logging
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -231,7 +232,7 @@ class Credentials:
     url_setting: str = f"`{CONFIG_API_URL}` or {API_URL_ENV}"
 
     def __repr__(self) -> str:
-        return f"Credentials(api_key={REDACTED}, api_url={display_url(self.api_url)!r})"
+        return f"Credentials(api_key={REDACTED}, api_url={shown_url(self.api_url, self.api_key)!r})"
 
     @classmethod
     def resolve(cls, api_key: str | None, api_url: str | None, *, from_config: bool = True) -> Credentials:
@@ -264,6 +265,20 @@ def display_url(url: str) -> str:
     return f"{scheme}{separator}***@{rest.rsplit('@', 1)[1]}"
 
 
+# What an incident.io API key looks like (`inc_` and more): kept out of messages even when it was put in
+# another setting than the key's, where no redaction knows it.
+_API_KEY_SHAPE = re.compile(r"inc_[^\s/?#&=\"']{8,}")
+
+
+def shown_url(url: str, api_key: str = "") -> str:
+    """A URL as a message may show it: no user name or password (display_url), no query or fragment
+    (either may carry a token), and no API key, the configured one or anything shaped like one."""
+    scheme, separator, rest = display_url(url).partition("://")
+    cut = min((rest.index(mark) for mark in "?#" if mark in rest), default=len(rest))
+    shown = f"{scheme}{separator}{rest[:cut]}{'…' if cut < len(rest) else ''}"
+    return _API_KEY_SHAPE.sub(REDACTED, Redactor(api_key)(shown))
+
+
 class Redactor:
     """Removes known secret strings (the API key, alert source tokens seen so far) from text."""
 
@@ -286,18 +301,30 @@ class Redactor:
 
 
 def _checked_base_url(credentials: Credentials) -> str:
+    """The API URL, or a refusal that names its setting and never shows a secret: not the key (whichever
+    setting it was put in), not a password, not a query. A value that is no URL at all is not shown."""
     url = credentials.api_url
     parts = urlsplit(url)
+    check = f"check {credentials.url_setting}"
+    if url == credentials.api_key or _API_KEY_SHAPE.match(url):
+        key_setting = f"`{CONFIG_API_KEY}`" if CONFIG_API_URL in credentials.url_setting else TOKEN_ENV
+        raise InvalidApiUrlError(
+            f"{credentials.url_setting} holds what looks like an incident.io API key (not shown), not a URL: put the "
+            f"key in {key_setting}, and in {credentials.url_setting} the API URL (default {DEFAULT_API_URL}) or nothing"
+        )
+    if "://" not in url:
+        raise InvalidApiUrlError(
+            f"the incident.io API URL in {credentials.url_setting} is not an http(s) URL like {DEFAULT_API_URL} (the "
+            f"value is not shown: without http:// or https:// it may be a secret in the wrong setting): {check}"
+        )
     problem = ""
     # Looked for before the URL is taken apart: a password holding `/`, `?` or `#` hides from urlsplit.
     if "@" in url.partition("://")[2]:
         problem = "holds a user name or password; incident.io takes the API key, so leave them out"
     elif parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        problem = f"is not an http(s) URL like {DEFAULT_API_URL}"
+        problem = f"is not an http(s) URL like {DEFAULT_API_URL} (no query, no fragment)"
     if problem:
-        raise InvalidApiUrlError(
-            f"the incident.io API URL {display_url(url)!r} {problem}: check {credentials.url_setting}"
-        )
+        raise InvalidApiUrlError(f"the incident.io API URL {shown_url(url, credentials.api_key)!r} {problem}: {check}")
     return url.rstrip("/")
 
 
@@ -325,7 +352,7 @@ class ApiClient:
         self.credentials_setting = credentials.key_setting
         self.url_setting = credentials.url_setting
         self.base_url = _checked_base_url(credentials)
-        self.display_url = display_url(self.base_url)
+        self.display_url = shown_url(self.base_url, credentials.api_key)
         self.redact = Redactor(credentials.api_key)
         notify = on_retry or log.warning
         self._timeout = timeout
