@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
@@ -14,6 +16,13 @@ from providers.incident_io import AlertRouteProvider
 from tests.emulator import Emulator, running_emulator
 from tests.emulator.seed import SEVERITY_ATTRIBUTE, seed_directory
 from tests.engine_harness import EngineHost
+
+# Property tests: the same examples on every run by default (`derandomize`), so that CI never fails on
+# a draw the last run did not make; `HYPOTHESIS_PROFILE=explore` draws new ones each run. No deadline:
+# a shared 2-core machine's timing says nothing about the code.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+settings.register_profile("explore", derandomize=False, database=None, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Canary credentials: distinctive strings that tests search for wherever they must never appear.
 CANARY_API_KEY = "inc_canary_apikey_7f3a9c1e5b"

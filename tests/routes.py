@@ -136,8 +136,8 @@ def every_field_route(name: str = "Every field") -> dict[str, Any]:
     }
 
 
-def uncovered_fields(value: Any) -> set[str]:
-    """`Model.field` for every field of every payload model that `value` never sets."""
+def set_fields(value: Any) -> set[str]:
+    """`Model.field` for every field of a payload model that `value` sets."""
     schema = payload_schema()
     seen: set[str] = set()
 
@@ -154,9 +154,19 @@ def uncovered_fields(value: Any) -> set[str]:
                 walk(child, node["properties"][name], model)
 
     walk(value, schema, "AlertRoutesCreatePayloadV2")
+    return seen
+
+
+def every_payload_field() -> set[str]:
+    """`Model.field` for every field of every payload model."""
+    schema = payload_schema()
     every = {"AlertRoutesCreatePayloadV2." + name for name in schema["properties"]}
-    every |= {f"{model}.{name}" for model, node in schema["$defs"].items() for name in node.get("properties", {})}
-    return every - seen
+    return every | {f"{model}.{name}" for model, node in schema["$defs"].items() for name in node.get("properties", {})}
+
+
+def uncovered_fields(value: Any) -> set[str]:
+    """`Model.field` for every field of every payload model that `value` never sets."""
+    return every_payload_field() - set_fields(value)
 
 
 def stack_routes(emulator: Emulator) -> dict[str, dict[str, Any]]:
