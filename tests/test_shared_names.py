@@ -8,19 +8,17 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from ops import route_test
-from ops.cli import run
 from tests.conftest import CANARY_API_KEY
 from tests.emulator import Emulator
 from tests.emulator.seed import ALERTS_CHANNEL, runbook_routes
 from tests.stack_harness import OPERATOR_VALUES, PROJECT, ROOT, run_stack, stack_config
+from tests.test_route_test_command import route_test_sh
 
 WARNING_ALERT = {"source": "alertmanager", "attributes": {"severity": "warning"}}
 DATABASE_ALERT = {"source": "planetscale", "attributes": {"branch": "main"}}
@@ -99,14 +97,6 @@ def test_two_routes_posting_to_one_channel_under_two_names_post_twice(
 # route-test.sh
 
 
-def _route_test(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str | Path) -> Any:
-    monkeypatch.setattr(sys, "argv", ["route-test.sh", *map(str, args)])
-    with pytest.raises(SystemExit) as exited:
-        run(route_test.main)
-    captured = capsys.readouterr()
-    return exited.value.code, captured.out, captured.err
-
-
 @pytest.fixture
 def shared_stack_file(tmp_path: Path) -> Path:
     document = yaml.safe_load((ROOT / "Pulumi.production.yaml").read_text())
@@ -129,18 +119,18 @@ def test_route_test_offline_and_live_speak_the_declarations_names(
     alert = ["source=alertmanager", "severity=warning"]
 
     for live in ([], ["--live"]):
-        code, out, err = _route_test(
+        code, out, err = route_test_sh(
             monkeypatch, capsys, "--stack-file", shared_stack_file, *alert, *live, "--expect-slack", "warnings"
         )
         assert (code, out) == (0, "Production Warnings: slack warnings\n"), err
-        code, _, _ = _route_test(
+        code, _, _ = route_test_sh(
             monkeypatch, capsys, "--stack-file", shared_stack_file, *alert, *live, "--expect-slack", "alerts"
         )
         assert code == 0  # the same channel by its other name
 
-    declared = _route_test(monkeypatch, capsys, "--stack-file", shared_stack_file, "--all", "--json")
-    live_all = _route_test(monkeypatch, capsys, "--stack-file", shared_stack_file, "--all", "--json", "--live")
+    declared = route_test_sh(monkeypatch, capsys, "--stack-file", shared_stack_file, "--all", "--json")
+    live_all = route_test_sh(monkeypatch, capsys, "--stack-file", shared_stack_file, "--all", "--json", "--live")
     assert declared[0] == live_all[0] == 0
     assert json.loads(live_all[1]) == json.loads(declared[1])
-    code, out, _ = _route_test(monkeypatch, capsys, "--stack-file", shared_stack_file, "--compare-live", "--json")
+    code, out, _ = route_test_sh(monkeypatch, capsys, "--stack-file", shared_stack_file, "--compare-live", "--json")
     assert code == 0 and json.loads(out)["summary"] == "No alert changes where it goes"
