@@ -146,8 +146,21 @@ def test_the_state_can_be_given_on_standard_input_or_as_a_stack_export(
             }
         )
     )
+    before = stack_file.read_text()
     result = _write(emulator, stack_file, "--match", "Warnings", "--route-ids", stack_export)
     assert result.returncode == 0, result.stderr
+    routes = stack_file_yaml.read_config(stack_file, PROJECT)["routes"]
+    assert [route["name"] for route in routes if route.get("id") == warnings_id] == ["Warnings (production)"]
+
+    # `pulumi stack output routeIds --json | export-incident-io.sh ... --route-ids -`
+    stack_file.write_text(before)
+    piped = run_command(
+        "export-incident-io.sh",
+        *("--stack-file", stack_file, "--write", "--match", "Warnings", "--route-ids", "-"),
+        emulator=emulator,
+        stdin=json.dumps({"Production Warnings": warnings_id}),
+    )
+    assert piped.returncode == 0, piped.stderr
     routes = stack_file_yaml.read_config(stack_file, PROJECT)["routes"]
     assert [route["name"] for route in routes if route.get("id") == warnings_id] == ["Warnings (production)"]
 
@@ -199,3 +212,30 @@ def test_a_new_declaration_lands_before_the_comment_of_the_next_key(
     removed, _ = _changed_lines(before, after)
     assert removed == []
     assert "Staging Notifications" in result.stderr and "added as a new one" in result.stderr
+
+
+def test_the_state_finds_a_declaration_renamed_in_the_file_since_the_last_up_by_its_previous_keys(
+    emulator: Emulator, todays_org: dict[str, str], stack_file: Path, tmp_path: Path
+) -> None:
+    # The last `up` knew the route as "Production Warnings"; since then the file renamed it (keeping the
+    # resource through previousKeys) and someone renamed it in the dashboard as well.
+    text = stack_file.read_text().replace(
+        "    - name: Production Warnings\n", "    - name: Warnings\n      previousKeys: [production-warnings]\n"
+    )
+    stack_file.write_text(text)
+    warnings_id = todays_org["Production Warnings"]
+    emulator.state.edit_out_of_band(warnings_id, name="Prod warnings")
+    route_ids = _route_ids(tmp_path, {"Production Warnings": warnings_id})
+
+    result = _write(emulator, stack_file, "--match", "warnings", "--route-ids", route_ids)
+
+    assert result.returncode == 0, result.stderr
+    (route,) = [
+        route for route in stack_file_yaml.read_config(stack_file, PROJECT)["routes"] if "arnings" in route["name"]
+    ]
+    assert (route["name"], route["id"], route["key"], route["previousKeys"]) == (
+        "Prod warnings",
+        warnings_id,
+        "warnings",
+        ["production-warnings"],
+    )
