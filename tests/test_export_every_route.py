@@ -32,7 +32,7 @@ from tests.conftest import CANARY_API_KEY, route_spec
 from tests.emulator import Emulator, handlers, running_emulator
 from tests.emulator.handlers import Request
 from tests.emulator.seed import seed_directory
-from tests.route_strategies import route_payloads
+from tests.route_strategies import names, route_payloads
 from tests.routes import every_payload_field, set_fields
 from tests.stack_harness import PROJECT
 
@@ -95,16 +95,25 @@ def _compiled_from_text(text: str, directory: Directory) -> dict[str, JsonDict]:
     }
 
 
+# Names of the production file's routes, so that an exported route replaces the declaration of its name
+# (and follows its resource key, its order of sources and the names it uses) as often as it is added.
+DECLARED = ["Production Alerts", "Production Warnings", "Unrouted Alerts", "Database Alerts", "Informational"]
+ROUTES = st.lists(route_payloads(st.one_of(names, st.sampled_from(DECLARED))), min_size=1, max_size=3)
+
+
 @settings(max_examples=500, deadline=None)
-@given(payloads=st.lists(route_payloads(), min_size=1, max_size=3), with_stack_file=st.booleans())
+@given(payloads=ROUTES, with_stack_file=st.booleans())
 def test_every_route_exports_and_means_the_live_route(
     org: Org, payloads: list[JsonDict], with_stack_file: bool
 ) -> None:
     state = org.emulator.state
     state.routes.clear()
     # Route names are unique in a stack (the tests below show what happens to a second route of one name).
+    taken: set[str] = set()
     for index, payload in enumerate(payloads):
-        _seed(org.emulator, {**payload, "name": f"{payload['name']} {index}"})
+        name = payload["name"] if payload["name"] not in taken else f"{payload['name']} {index}"
+        taken.add(name)
+        _seed(org.emulator, {**payload, "name": name})
 
     existing = org.stack_file if with_stack_file else None
     result = export(org.api, Progress(io.StringIO()), existing=existing, directory=org.directory)
