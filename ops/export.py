@@ -368,41 +368,8 @@ def export(
     declared: list[JsonDict] = list(existing.get("routes") or [])
     live_ids = {str(entry["id"]) for entry in everything}
     matching = stack_match.match(declared, listed, live_ids, state)
-    # Routes a declaration manages first, so that of two live routes with one name, that one keeps it.
-    listed.sort(key=lambda entry: str(entry["id"]) not in matching.managed)
-    # Names no exported route may take: route names are unique in a stack.
-    claimed = {
-        str(route.get("name")): f"routes[{index}]" for index, route in enumerate(declared) if matching.is_free(index)
-    }
     result = Export({}, [], whole_stack=stack_file)
-    exported: list[tuple[JsonDict, int | None]] = []
-    for position, entry in enumerate(listed, 1):
-        route_id, name = str(entry["id"]), str(entry.get("name"))
-        progress.step("route", position, len(listed), name)
-        live = api.find_route(route_id)
-        if live is None:
-            result.notes.append(f"route {name} ({route_id}) was deleted during the export; skipped")
-            continue
-        payload = normalize(from_live(live))
-        name = str(payload.get("name"))
-        at = matching.managed.get(route_id)
-        try:
-            if name in claimed:
-                raise _NotExportableError(
-                    f"another route of the stack is named {name!r} ({claimed[name]}), and route names are unique in a "
-                    "stack; rename one of them in incident.io and export again"
-                )
-            decl = exporter.declaration(live, payload, declared[at] if at is not None else None)
-        except Exception as error:  # one route, whatever went wrong with it, never stops the others
-            why = str(error) if isinstance(error, _NotExportableError) else f"a bug in the export ({error!r})"
-            result.failed.append(NotExported(name, route_id, why, _payload_source_ids(payload)))
-            if at is not None:
-                claimed[str(declared[at].get("name"))] = f"routes[{at}], kept as the file has it"
-            continue
-        claimed[name] = f"live route {route_id}"
-        exported.append((decl, at))
-        if "raw" in decl:
-            result.notes.append(f"route {name}: {', '.join(sorted(decl['raw']))} kept in `raw` (no high-level form)")
+    exported = _declare_each(api, progress, exporter, listed, declared, matching, result)
     if not exported:
         raise OperationError(
             "nothing exported: " + "; ".join(failure.describe() for failure in result.failed)
@@ -436,6 +403,56 @@ def export(
     _check_whole(existing, config)
     result.config = config
     return result
+
+
+def _declare_each(
+    api: IncidentIoApi,
+    progress: Progress,
+    exporter: _Exporter,
+    listed: list[JsonDict],
+    declared: list[JsonDict],
+    matching: Matching,
+    result: Export,
+) -> list[tuple[JsonDict, int | None]]:
+    """Each listed live route's declaration, with the index of the declaration it replaces (None: added).
+    A route that cannot be declared goes to `result.failed`, and changes nothing for the others."""
+    # Routes a declaration manages first, so that of two live routes with one name, that one keeps it.
+    listed = sorted(listed, key=lambda entry: str(entry["id"]) not in matching.managed)
+    # Names no exported route may take: route names are unique in a stack.
+    claimed = {
+        str(route.get("name")): f"routes[{index}]" for index, route in enumerate(declared) if matching.is_free(index)
+    }
+    exported: list[tuple[JsonDict, int | None]] = []
+    for position, entry in enumerate(listed, 1):
+        route_id = str(entry["id"])
+        progress.step("route", position, len(listed), str(entry.get("name")))
+        live = api.find_route(route_id)
+        if live is None:
+            result.notes.append(f"route {entry.get('name')} ({route_id}) was deleted during the export; skipped")
+            continue
+        payload = normalize(from_live(live))
+        name = str(payload.get("name"))
+        at = matching.managed.get(route_id)
+        saved = exporter.namer.checkpoint()
+        try:
+            if name in claimed:
+                raise _NotExportableError(
+                    f"another route of the stack is named {name!r} ({claimed[name]}), and route names are unique in a "
+                    "stack; rename one of them in incident.io and export again"
+                )
+            decl = exporter.declaration(live, payload, declared[at] if at is not None else None)
+        except Exception as error:  # one route, whatever went wrong with it, never stops the others
+            exporter.namer.restore(saved)
+            why = str(error) if isinstance(error, _NotExportableError) else f"a bug in the export ({error!r})"
+            result.failed.append(NotExported(name, route_id, why, _payload_source_ids(payload)))
+            if at is not None:
+                claimed[str(declared[at].get("name"))] = f"routes[{at}], kept as the file has it"
+            continue
+        claimed[name] = f"live route {route_id}"
+        exported.append((decl, at))
+        if "raw" in decl:
+            result.notes.append(f"route {name}: {', '.join(sorted(decl['raw']))} kept in `raw` (no high-level form)")
+    return exported
 
 
 def _by_name(route: JsonDict) -> str:

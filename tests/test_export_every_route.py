@@ -206,3 +206,27 @@ def test_a_name_that_makes_no_resource_key_or_another_routes_gets_a_key_of_its_o
     assert keys == {"Foo Bar": None, "foo-bar": "foo-bar-2", "🚨": f"route-{ids[2].lower()}", "Café": None}
     config = {key.removeprefix(f"{PROJECT}:"): value for key, value in yaml.safe_load(result.stdout)["config"].items()}
     assert route_config_problems(config) == []
+
+
+def test_a_bug_on_one_route_is_reported_and_changes_nothing_for_the_others(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ops import route_fit
+
+    ids = _org_with(emulator, route_spec("Production Warnings"), route_spec("Breaks the export"))
+    fitted = route_fit.fitted
+
+    def breaks_on_one(payload: JsonDict, types: dict[str, str]) -> JsonDict:
+        if payload["name"] == "Breaks the export":
+            raise KeyError("a field the export did not expect")
+        return fitted(payload, types)
+
+    monkeypatch.setattr(route_fit, "fitted", breaks_on_one)
+    client = ApiClient(Credentials(api_key=CANARY_API_KEY, api_url=emulator.url), max_retries=0)
+
+    result = export(IncidentIoApi(client), Progress(io.StringIO()))
+
+    assert [(failure.name, failure.id) for failure in result.failed] == [("Breaks the export", ids[1])]
+    assert "a bug in the export (KeyError('a field the export did not expect'))" in result.failed[0].why
+    assert [route["id"] for route in result.config["routes"]] == [ids[0]]
+    assert list(result.config["alertSources"]) == ["alertmanager_production"]

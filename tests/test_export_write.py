@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
 from ops import stack_file as stack_file_yaml
 from tests.commands import ROOT, run_command
@@ -239,3 +242,15 @@ def test_the_state_finds_a_declaration_renamed_in_the_file_since_the_last_up_by_
         "warnings",
         ["production-warnings"],
     )
+
+
+@settings(max_examples=300)
+@given(st.one_of(st.text(), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False)))
+def test_any_value_is_written_so_that_it_reads_back_as_itself(value: Any) -> None:
+    # What the export writes is read by ruamel.yaml (this tool), PyYAML and Pulumi: on one line, in a
+    # mapping, in a flow mapping and in a flow sequence, every string and number reads back as itself.
+    written = stack_file_yaml.scalar(value)
+    assert "\n" not in written
+    text = f"a: {written}\nb: {{ c: {written} }}\nd: [{written}]\n"
+    for document in (yaml.safe_load(text), stack_file_yaml.plain(YAML(typ="rt").load(text))):
+        assert document == {"a": value, "b": {"c": value}, "d": [value]}
