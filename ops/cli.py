@@ -11,12 +11,14 @@ from providers.api import IncidentIoApi
 from providers.http import (
     API_URL_ENV,
     DEFAULT_API_URL,
+    READ_TIMEOUT_ENV,
     TOKEN_ENV,
     ApiClient,
     Credentials,
     IncidentIoError,
     InvalidApiUrlError,
     InvalidCredentialsError,
+    InvalidSettingError,
 )
 
 # Exit codes, the same for every command (README: "Operations").
@@ -44,7 +46,8 @@ def command_parser(prog: str, description: str, *, scopes: str, exit_codes: str)
         description=description,
         epilog=(
             f"Environment: {TOKEN_ENV} (required; an incident.io API key with {scopes}), "
-            f"{API_URL_ENV} (default {DEFAULT_API_URL}). Exit codes: {exit_codes}."
+            f"{API_URL_ENV} (default {DEFAULT_API_URL}), {READ_TIMEOUT_ENV} (seconds, default 30). "
+            f"Exit codes: {exit_codes}."
         ),
     )
 
@@ -60,7 +63,7 @@ def connect(progress: Progress | None = None) -> IncidentIoApi:
         raise InputError(f"{TOKEN_ENV} is not set: export {TOKEN_ENV}=inc_... (an incident.io API key) and run again")
     try:
         return IncidentIoApi(ApiClient(credentials, on_retry=(progress or Progress()).say))
-    except InvalidApiUrlError as error:
+    except (InvalidApiUrlError, InvalidSettingError) as error:
         raise InputError(str(error)) from None
 
 

@@ -10,6 +10,7 @@ import pytest
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
+from providers import http
 from providers.incident_io import AlertRouteProvider
 from tests.emulator import Emulator, running_emulator
 from tests.emulator.seed import SEVERITY_ATTRIBUTE, seed_directory
@@ -20,6 +21,13 @@ CANARY_API_KEY = "inc_canary_apikey_7f3a9c1e5b"
 CANARY_TOKEN_PREFIX = "canary-source-token-d41d8cd98f"
 
 PROD_ALERTMANAGER = "01KHSNW67SZJ1KGWEMA9C0GPT7"
+
+
+@pytest.fixture(autouse=True)
+def _timeouts_counted_per_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API client counts timed-out calls per process and API URL (providers/http.py `breaker_for`);
+    each test starts with none, so that one test's stalled emulator cannot stop another's on the same port."""
+    monkeypatch.setattr(http, "_BREAKERS", {})
 
 
 def route_spec(name: str = "Production Warnings", **overrides: Any) -> dict[str, Any]:
