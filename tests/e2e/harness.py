@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -182,6 +183,8 @@ class Workspace:
     stand_ins: Path = STAND_INS
     # When set, each command is announced through it before it runs (the demo).
     announce: Callable[[str], None] | None = None
+    # More environment for the CLI (e.g. INCIDENT_IO_READ_TIMEOUT).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def project(self) -> Path:
@@ -233,6 +236,7 @@ class Workspace:
 
     def environment(self) -> dict[str, str]:
         extra = {"INCIDENT_IO_API_URL": self.emulator.url} if self.emulator else {}
+        extra.update(self.extra_env)
         return cli_environment(
             cli_dir=self.cli_dir,
             home=self.home,
@@ -376,6 +380,47 @@ def remove_route(config: dict[str, Any], name: str) -> dict[str, Any]:
     return route
 
 
+# -- many routes (the benchmark, the outage test) -------------------------------------------------------
+
+# The two sources the program itself needs (alertmanagerSource, checklySource); only these are declared, so
+# that routing coverage derives no alert from a source no route takes (a `dropped` warning).
+GENERATED_ROUTE_SOURCES = ("alertmanager", "checkly")
+
+
+def generated_routes(count: int) -> list[dict[str, Any]]:
+    """`count` routes, each on one source with a condition, that routing coverage has nothing to say about:
+    per source, the first route takes alerts without a severity and each other one a severity value of its
+    own, so every alert coverage derives reaches exactly one route (no `dropped`, `twice` or `unreached`)."""
+    routes: list[dict[str, Any]] = []
+    for index in range(count):
+        source = GENERATED_ROUTE_SOURCES[index % len(GENERATED_ROUTE_SOURCES)]
+        condition: dict[str, Any] = (
+            {"reference": "severity", "operation": "is_not_set"}
+            if index < len(GENERATED_ROUTE_SOURCES)
+            else {"reference": "severity", "operation": "one_of", "values": [f"level-{index:03d}"]}
+        )
+        routes.append(
+            {"name": f"Route {index:03d}", "sources": [{"source": source, "when": [condition]}], "slack": "alerts"}
+        )
+    return routes
+
+
+def configure_routes(workspace: Workspace, stack: str, routes: list[dict[str, Any]], like: dict[str, Any]) -> None:
+    """The stack file's routes replaced by `routes`, its names by production's (`like`), and no routing tests
+    (their output and checks are not what is measured or tested). Encrypted and operator-set values stay as set."""
+
+    def edit(config: dict[str, Any]) -> None:
+        for key in ("alertmanagerSource", "checklySource", "references", "escalationPaths", "slackChannels"):
+            config[key] = like[key]
+        config["alertSources"] = {key: like["alertSources"][key] for key in GENERATED_ROUTE_SOURCES}
+        config["routes"] = routes
+        config.pop("routingTests", None)
+        # Coverage findings warn by default; `failOn` would make them errors. None is expected: keep the default.
+        config.pop("routingCoverage", None)
+
+    workspace.edit_config(stack, edit)
+
+
 # -- reading CLI JSON ---------------------------------------------------------------------------------
 
 
@@ -394,6 +439,28 @@ def changes(preview: dict[str, Any], type_: str | None = None) -> dict[str, list
         if step["op"] in CHANGING_OPS and (type_ is None or urn_type(step["urn"]) == type_):
             planned.setdefault(urn_name(step["urn"]), []).append(step["op"])
     return planned
+
+
+# A resource's line in the CLI's human output (`~ pulumi-python:dynamic/incidentio:AlertRoute: (update)`); its
+# `[urn=...]` follows within the next lines.
+_OPERATION_LINE = re.compile(r"^\s*[-+~<>=]* ?(?P<type>[\w:/.-]+): \((?P<op>[\w-]+)\)$")
+_URN_LINE = re.compile(r"^\s*\[urn=(?P<urn>[^\]]+)\]$")
+
+
+def shown_changes(output: str, type_: str | None = None) -> dict[str, list[str]]:
+    """Resource name -> the changing operations the CLI's human output (`--diff`) shows for it: what a
+    reader of a preview comment or a deploy log sees. Refreshes and unchanged resources are not changes."""
+    shown: dict[str, list[str]] = {}
+    lines = output.splitlines()
+    for index, line in enumerate(lines):
+        operation = _OPERATION_LINE.match(line)
+        if operation is None or operation["op"] not in CHANGING_OPS:
+            continue
+        urn = next((found["urn"] for later in lines[index + 1 : index + 4] if (found := _URN_LINE.match(later))), None)
+        assert urn is not None, f"no [urn=...] under {line.strip()!r}"
+        if type_ is None or urn_type(urn) == type_:
+            shown.setdefault(urn_name(urn), []).append(operation["op"])
+    return shown
 
 
 def step_inputs(preview: dict[str, Any], name: str, op: str) -> dict[str, Any]:
