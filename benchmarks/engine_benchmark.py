@@ -46,7 +46,7 @@ from benchmarks.provider_benchmark import _bare_gets, _table
 from components.routing_tests import symbolic_routes, verify
 from components.settings import RoutingCoverage
 from tests.conftest import CANARY_API_KEY, CANARY_TOKEN_PREFIX
-from tests.e2e.harness import STAND_INS, CliRun, Workspace, pulumi_cli_dir
+from tests.e2e.harness import CliRun, Workspace, pulumi_cli_dir
 from tests.emulator import Emulator, running_emulator
 from tests.emulator.seed import seed_directory
 from tests.emulator.server import _Handler
@@ -185,15 +185,14 @@ runpy.run_module("pulumi.dynamic", run_name="__main__", alter_sys=True)
 """
 
 
-def patched_host_dir(root: Path, workers: int) -> Path:
-    """A directory to put first on PATH instead of tests/stand_ins: the same stand-ins (linked; their launchers
-    find their scripts through the link) and the patched dynamic provider host, which the CLI then prefers to
-    the one beside it."""
+def patched_host_dir(root: Path, workers: int, path_first: Path | None) -> Path:
+    """A directory to put first on PATH instead of the workspace's own (`path_first`: the stand-in language host
+    where the CLI has no real one, linked here too): the patched dynamic provider host, which the CLI then
+    prefers to the one beside it."""
     directory = root / f"host-{workers}-workers"
     directory.mkdir()
-    for launcher in STAND_INS.iterdir():
-        if launcher.name.startswith("pulumi-"):
-            (directory / launcher.name).symlink_to(launcher)
+    for launcher in path_first.iterdir() if path_first else []:
+        (directory / launcher.name).symlink_to(launcher.resolve())
     host = directory / "pulumi-resource-pulumi-python"
     host.write_text(PATCHED_HOST.format(workers=workers))
     host.chmod(0o755)
@@ -238,7 +237,8 @@ class Samples:
 
 
 def warnings_in(run: CliRun) -> list[str]:
-    """Warnings other than the harness's own (the CLI names each stand-in it found on PATH, every run)."""
+    """Warnings other than the harness's own (the CLI names each plugin it found on PATH, every run: the patched
+    dynamic provider host, and the stand-in language host where the CLI has no real one)."""
     return [
         line.strip()
         for line in run.output.splitlines()
@@ -251,12 +251,14 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_timed(workspace: Workspace, command: Command, counter: InFlight, samples: Samples, stand_ins: Path) -> None:
+def run_timed(
+    workspace: Workspace, command: Command, counter: InFlight, samples: Samples, path_first: Path | None
+) -> None:
     """One command: its wall time (the CLI process from start to exit), the CPU it and the emulator used, its
     route GETs and the most at once. The CLI's CPU is its children's, which the CLI waits for (plugins, the
     program), as the kernel adds a reaped child's time to its parent's."""
     assert workspace.emulator is not None
-    workspace.stand_ins = stand_ins
+    workspace.path_first = path_first
     before = len(workspace.emulator.state.requests)
     counter.reset()
     children, ours = _cpu(resource.RUSAGE_CHILDREN), _cpu(resource.RUSAGE_SELF)
@@ -343,8 +345,11 @@ def measure(
             Path(tmp) / "workspace", cli_dir, api_key=CANARY_API_KEY, stacks=(ROUTES_STACK, BASELINE_STACK)
         )
         workspace.emulator = emulator
-        stand_ins = {
-            workers: patched_host_dir(Path(tmp), workers) for workers in {c.host_workers for c in commands} if workers
+        own_path_first = workspace.path_first
+        patched = {
+            workers: patched_host_dir(Path(tmp), workers, own_path_first)
+            for workers in {c.host_workers for c in commands}
+            if workers
         }
         production: dict[str, Any] = {}
         workspace.edit_config(ROUTES_STACK, production.update)
@@ -380,7 +385,7 @@ def measure(
                 log(
                     f"round {round_ + 1}/{repeat}: {command.label}, --parallel {command.parallel_text}, {command.stack}"
                 )
-                where = stand_ins[command.host_workers] if command.host_workers else STAND_INS
+                where = patched[command.host_workers] if command.host_workers else own_path_first
                 run_timed(workspace, command, counter, cli[command], where)
 
         # The floors of each row that GETs: the same number of GETs at the concurrency its --parallel asks for

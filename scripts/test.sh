@@ -24,11 +24,15 @@ echo "== mypy"; .venv/bin/mypy
 echo "== shellcheck"; .venv/bin/shellcheck scripts/*.sh contrib/*.sh .ci/run
 echo "== actionlint"; .venv/bin/actionlint
 echo "== zizmor"; .venv/bin/zizmor --offline --quiet .github
-# The end-to-end tests (tests/e2e/, tests/test_language_host.py) drive the real Pulumi CLI, which
-# scripts/pulumi-cli.sh builds from the Go module proxy (minutes on a fresh machine, then reused): built
-# here, with its progress shown, rather than silently inside the first test that needs it. If it cannot
-# be built (no Go), those tests fail with the reason: they are never skipped.
+# The end-to-end tests (tests/e2e/, tests/test_language_host.py) drive the real Pulumi CLI: the one
+# $E2E_PULUMI_CLI names (the checks workflow installs the released CLI), else the one scripts/pulumi-cli.sh
+# builds from the Go module proxy (minutes on a fresh machine, then reused). That build is made here, with
+# its progress shown, rather than silently inside the first test that needs it (tests/test_pulumi_cli_build.py
+# needs it either way). If it cannot be built (no Go), those tests fail with the reason: never skipped.
 echo "== Pulumi CLI for the end-to-end tests"
+if [ -n "${E2E_PULUMI_CLI:-}" ]; then
+  echo "E2E_PULUMI_CLI=$E2E_PULUMI_CLI: $(command -v "$E2E_PULUMI_CLI" || echo 'not found')"
+fi
 if cli_dir=$(./scripts/pulumi-cli.sh); then
   echo "$cli_dir"
 else

@@ -105,6 +105,20 @@ def pulumi_cli() -> Path:
         pytest.fail(str(error), pytrace=False)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Which Pulumi CLI and Python language host the end-to-end tests of this session ran, when they ran
+    (tests/test_language_host.py runs the stand-in host on purpose, whatever this says)."""
+    from tests.e2e.harness import cli_version, language_host, pulumi_cli_dir
+
+    if pulumi_cli_dir.cache_info().currsize == 0:
+        return
+    cli_dir = pulumi_cli_dir()
+    terminalreporter.write_line(
+        f"end-to-end tests: Pulumi CLI {cli_version(cli_dir)} ({cli_dir}); Python language host: "
+        f"{language_host(cli_dir)}"
+    )
+
+
 @contextlib.contextmanager
 def engine_run(emulator: Emulator) -> Iterator[EngineHost]:
     """The real dynamic provider host of one run (the engine starts one per `pulumi` command),

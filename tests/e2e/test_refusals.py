@@ -88,7 +88,7 @@ def test_the_engines_import_of_a_dynamic_route_fails_so_routes_are_adopted_inste
         f"AlertRoute('imported', {{'name': 'Staging Notifications'}}, pulumi.ResourceOptions(import_={route_id!r}))\n"
     )
     workspace.pulumi("stack", "init", "probe", cwd=probe)
-    workspace.pulumi("config", "set", "--secret", "incidentio:apiKey", CANARY_API_KEY, stack="probe", cwd=probe)
+    workspace.pulumi("config", "set", "--secret", "incidentio:apiKey", stack="probe", cwd=probe, stdin=CANARY_API_KEY)
     option = workspace.pulumi("preview", stack="probe", cwd=probe, expect=None)
     assert option.returncode != 0
     assert "KeyError: '__provider'" in option.output
