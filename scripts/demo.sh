@@ -40,27 +40,9 @@ case "${1:-}" in
 esac
 if [ $# -gt 1 ]; then usage >&2; exit 2; fi
 
-# The virtualenv, as scripts/test.sh makes it (same stamp: the dev requirements are installed).
-python=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  echo "==> creating .venv"
-  "$python" -m venv .venv
-fi
-stamp=.venv/.requirements-installed
-if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.txt -nt "$stamp" ]; then
-  echo "==> installing requirements-dev.txt into .venv"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-  touch "$stamp"
-fi
-
-# The CLI: an installed one (with its real language host), else the one built from the Go module proxy (with
-# the real host where scripts/pulumi-cli.sh finds one to copy beside it).
-if command -v pulumi >/dev/null 2>&1; then
-  cli_dir=$(dirname "$(readlink -f "$(command -v pulumi)")")
-  echo "==> using the installed Pulumi CLI in $cli_dir"
-else
-  echo "==> no Pulumi CLI installed: scripts/pulumi-cli.sh builds it (minutes the first time, then reused)"
-  cli_dir=$(./scripts/pulumi-cli.sh)
-fi
+# shellcheck source=scripts/dev-env.sh
+. scripts/dev-env.sh
+ensure_dev_venv
+cli_dir=$(dev_pulumi_cli_dir)
 
 exec .venv/bin/python -m tests.e2e.demo "$stack" --cli-dir "$cli_dir" --workdir "${DEMO_DIR:-.cache/demo}"

@@ -8,6 +8,9 @@
 # - Uses the state backend you chose (PULUMI_BACKEND_URL or `pulumi login`); if you chose none,
 #   a local file backend in ./.pulumi-state (nothing leaves this machine).
 # - Creates .venv with the runtime requirements on first use, selects (or creates) the stack.
+# - In a shell that sourced the sandbox's environment (./scripts/sandbox.sh up), runs in the sandbox: this
+#   checkout's program and stack file, with the sandbox's values for what only an operator knows (your
+#   stack file is not written), against its emulator and state; it stops if the sandbox is down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +47,13 @@ if ! command -v pulumi >/dev/null 2>&1; then
   fi
   cli_dir=$("${PULUMI_CLI_BUILDER:-./scripts/pulumi-cli.sh}")
   export PATH="$cli_dir:$PATH"
+fi
+
+if [ -n "${ALERT_ROUTING_SANDBOX:-}" ]; then
+  project=$(.venv/bin/python -m tests.sandbox --dir "$ALERT_ROUTING_SANDBOX" project "$stack" "$@")
+  echo "sandbox: pulumi runs in ${project#"$PWD"/} (Pulumi.$stack.yaml + the sandbox's values), against" \
+    "$INCIDENT_IO_API_URL and its local state; \`sandbox_off\` leaves the sandbox" >&2
+  cd "$project"
 fi
 
 if [ -z "${PULUMI_BACKEND_URL:-}" ] && ! pulumi whoami >/dev/null 2>&1; then

@@ -5,15 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$python" -m venv .venv
-fi
-stamp=.venv/.requirements-installed
-if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.txt -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-  touch "$stamp"
-fi
+# shellcheck source=scripts/dev-env.sh
+. scripts/dev-env.sh
+ensure_dev_venv
 
 # actionlint runs shellcheck on the workflows' `run:` scripts when it finds it on PATH.
 export PATH="$PWD/.venv/bin:$PATH"

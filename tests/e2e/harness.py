@@ -263,6 +263,8 @@ class Workspace:
     runs: list[CliRun] = field(default_factory=list)
     # A directory first on PATH: the stand-in language host where the CLI has no real one (see create()).
     path_first: Path | None = None
+    # More of the CLI's environment (the sandbox's: its emulator runs in a process of its own).
+    extra_env: dict[str, str] = field(default_factory=dict)
     # When set, each command is announced through it before it runs (the demo).
     announce: Callable[[str], None] | None = None
 
@@ -331,6 +333,7 @@ class Workspace:
 
     def environment(self) -> dict[str, str]:
         extra = {"INCIDENT_IO_API_URL": self.emulator.url} if self.emulator else {}
+        extra.update(self.extra_env)
         return cli_environment(
             cli_dir=self.cli_dir,
             home=self.home,
