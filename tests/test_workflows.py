@@ -1,4 +1,4 @@
-"""The delivery rules the README promises, checked on the workflow files themselves.
+"""The delivery rules docs/delivery.md promises, checked on the workflow files themselves.
 
 actionlint and zizmor (run by scripts/test.sh) check syntax and security patterns; these tests check
 the project's own rules: what runs where, in which order, and never twice at once on one stack.

@@ -74,7 +74,7 @@ def main(argv: list[str]) -> int:
         say("    into that PULUMI_HOME the way the CLI installs real plugins:")
 
         def configuring(_: Workspace) -> None:
-            say(f"==> the {stack} stack, configured as README says (the API key from stdin, then the SET-ME values):")
+            say(f"==> the {stack} stack, configured as an operator does (API key from stdin, then the SET-ME values):")
 
         workspace = Workspace.create(
             workdir / "workspace",

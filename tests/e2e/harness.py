@@ -6,7 +6,7 @@ providers/, components/; `.venv` a symlink to the virtualenv running the tests, 
 Kubernetes plugins (tests/stand_ins/) are installed into that PULUMI_HOME with `pulumi plugin install ... --file`,
 where the CLI keeps the real ones, so nothing reaches AWS or a cluster, and the program and the dynamic provider
 reach only the emulator (INCIDENT_IO_API_URL). The values only an operator knows are set with `pulumi config
-set`, and the API key from stdin, as README says.
+set`, and the API key from stdin, as docs/configuration.md says.
 
 The CLI: the one scripts/pulumi-cli.sh builds, or the one `$E2E_PULUMI_CLI` names (a path, or a name found on
 PATH: the checks workflow sets `pulumi`, the released CLI it installs). The Python language host: the real one
@@ -295,7 +295,7 @@ class Workspace:
         before_stacks: Callable[[Workspace], None] | None = None,
     ) -> Workspace:
         """A fresh workspace: the stand-in plugins installed into its PULUMI_HOME, and the stacks initialised
-        and configured as README tells an operator to: the API key on stdin to `config set --secret`, the
+        and configured as docs/configuration.md tells an operator to: the API key on stdin to `config set --secret`, the
         SET-ME values with `config set --path`. `before_stacks` runs once the plugins are installed."""
         copy_project(root / "project")
         (root / "state").mkdir()

@@ -35,7 +35,9 @@ def test_the_demo_runs_the_workflow_on_stand_ins_and_says_what_it_did(tmp_path: 
     for heading, command in numbered:
         shown = heading[8:].split(":")[0]
         assert command.startswith(f"$ pulumi {shown} "), (heading, command)
-    assert "$ pulumi config set --path aws.accountId 123456789012" in demo.stdout, "the SET-ME values, as README"
+    assert "$ pulumi config set --path aws.accountId 123456789012" in demo.stdout, (
+        "the SET-ME values, as docs/configuration.md"
+    )
     # The key from stdin, never on a command line; the stand-ins installed as plugins, so no warning about them.
     assert (
         "$ pulumi config set --secret incidentio:apiKey --non-interactive --stack staging   (the value on stdin)"

@@ -1,5 +1,6 @@
 """A route's identity through the real CLI: its key changed, with and without `previousKeys`, and a route
-moved from one stack to the other (README "Renaming a route, or its key", "Moving a route to the other stack")."""
+moved from one stack to the other (docs/provider.md, "Renaming a route, or its key", "Moving a route to the other
+stack")."""
 
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ def test_moving_a_route_to_the_other_stack_by_the_readme_procedure_keeps_it(toda
 
 
 def test_moving_a_route_in_one_commit_without_the_procedure_deletes_it(todays_org: Workspace) -> None:
-    """What README warns about: each stack deletes what it stops declaring."""
+    """What docs/provider.md warns about: each stack deletes what it stops declaring."""
     workspace = todays_org
     workspace.up("production")
     (route_id,) = (id_ for id_, name in live_routes(workspace).items() if name == MOVED)

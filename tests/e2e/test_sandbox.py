@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import ROOT
+from tests.e2e.harness import ROOT, SCRUBBED_PREFIXES
 
 SANDBOX = ROOT / "scripts" / "sandbox.sh"
 STACK_FILES = ("Pulumi.production.yaml", "Pulumi.staging.yaml")
@@ -22,7 +22,9 @@ class SandboxUser:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.env = {key: value for key, value in os.environ.items() if key != "ALERT_ROUTING_SANDBOX"}
+        # None of this machine's Pulumi, incident.io or cloud settings, as in a newcomer's shell.
+        self.env = {key: value for key, value in os.environ.items() if not key.startswith(SCRUBBED_PREFIXES)}
+        self.env.pop("ALERT_ROUTING_SANDBOX", None)
         self.env["SANDBOX_DIR"] = str(directory)
 
     def run(self, script: str) -> subprocess.CompletedProcess[str]:

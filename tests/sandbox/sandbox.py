@@ -385,8 +385,9 @@ def deploy(sandbox: Sandbox, cli_dir: Path, url: str) -> None:
         run = workspace.pulumi("up", "--yes", stack=stack, expect=None)
         if run.returncode != 0:
             raise SandboxError(f"`pulumi up` of {stack} failed:\n{run.output}")
-        for line in run.stdout.rsplit("Resources:", 1)[-1].strip().splitlines():
-            say(f"    {line.strip()}")
+        for line in run.stdout.rsplit("Resources:", 1)[-1].splitlines():
+            if line.strip():
+                say(f"    {line.strip()}")
 
 
 def down(sandbox: Sandbox) -> int:
