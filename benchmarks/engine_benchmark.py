@@ -3,10 +3,10 @@
 benchmarks/provider_benchmark.py drives the dynamic provider host over gRPC from Python; this module runs the
 whole thing a user runs: the real CLI (scripts/pulumi-cli.sh), the program, the Python dynamic provider host,
 on a copy of the project made by the end-to-end harness (tests/e2e/harness.py: a file state backend, the
-stand-in AWS and Kubernetes plugins and the stand-in Python language host), with the emulator answering every
-call after `--latency-ms` (about the real API's pace from nearby). The routes stack is production's with its
-routes replaced by `--routes` generated ones and no routing tests; one `pulumi up` creates them, untimed but
-reported. It prints Markdown:
+stand-in AWS and Kubernetes plugins, the Python language host beside the CLI or else the stand-in), with the
+emulator answering every call after `--latency-ms` (about the real API's pace from nearby). The routes stack is
+production's with its routes replaced by `--routes` generated ones and no routing tests; one `pulumi up` creates
+them, untimed but reported. It prints Markdown:
 
 1. Bare GETs of the same routes with `requests`, sequential and N at once: the floor.
 2. Each CLI command, for the routes stack and for a baseline stack of one route (the same program, sources
@@ -450,7 +450,8 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m benchmarks.engine_benchmark",
         description=(
             "pulumi refresh and preview of many routes through the real Pulumi CLI (the end-to-end harness: "
-            "stand-in AWS/Kubernetes plugins and language host) against the emulator, with bare GETs as the "
+            "stand-in AWS/Kubernetes plugins; the real language host where it is beside the CLI) against the "
+            "emulator, with bare GETs as the "
             "floor; prints Markdown. Builds the CLI with scripts/pulumi-cli.sh first if it is not built."
         ),
     )

@@ -409,8 +409,13 @@ def reset(sandbox: Sandbox, cli_dir: Path, port: int | None) -> int:
     if sandbox.root.exists():
         with sandbox.locked():
             pid = sandbox.stop_emulator()
+            last_port = sandbox.port_file.read_text() if sandbox.port_file.exists() else None
             sandbox.remove()
         say(f"==> deleted the sandbox in {sandbox.shown()}" + (f" (stopped its emulator, pid {pid})" if pid else ""))
+        if last_port:
+            # The same port again where it is free: a shell that sourced the environment stays right.
+            sandbox.prepare()
+            sandbox.port_file.write_text(last_port)
     return up(sandbox, cli_dir, port)
 
 
