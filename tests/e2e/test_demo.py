@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -35,6 +36,8 @@ def test_the_demo_runs_the_workflow_on_stand_ins_and_says_what_it_did(tmp_path: 
     for heading, command in numbered:
         shown = heading[8:].split(":")[0]
         assert command.startswith(f"$ pulumi {shown} "), (heading, command)
+        # and no flag it mentions anywhere (`--diff: its adopt_id`) is missing from the command
+        assert set(re.findall(r"--[\w-]+", heading)) <= set(command.split()), (heading, command)
     assert "$ pulumi config set --path aws.accountId 123456789012" in demo.stdout, (
         "the SET-ME values, as docs/configuration.md"
     )
