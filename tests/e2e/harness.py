@@ -519,6 +519,17 @@ def summary(events: list[dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def live_routes(workspace: Workspace) -> dict[str, str]:
+    """Route id -> name, as incident.io has them."""
+    assert workspace.emulator is not None
+    return {route.id: str(route.payload["name"]) for route in workspace.emulator.state.routes.values()}
+
+
+def managed_routes(workspace: Workspace, stack: str) -> dict[str, str]:
+    """Resource name -> route id, as the stack's state has them."""
+    return {name: resource["id"] for name, resource in resources(workspace.export(stack), ROUTE_TYPE).items()}
+
+
 def resources(state: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
     """Resource name -> its record in `pulumi stack export`, for one type."""
     return {

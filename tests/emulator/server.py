@@ -131,8 +131,9 @@ class Emulator:
         behaviour: ApiBehaviour | None = None,
         latency: float = 0.0,
         rate_limit: RateLimit | None = None,
+        org_migrated: bool = True,
     ) -> None:
-        self.state = EmulatorState(behaviour=behaviour or ApiBehaviour())
+        self.state = EmulatorState(behaviour=behaviour or ApiBehaviour(), org_migrated=org_migrated)
         self.state.add_api_key(api_key)
         self.faults = FaultPlan()
         self.verbose = verbose
@@ -174,8 +175,11 @@ def running_emulator(
     behaviour: ApiBehaviour | None = None,
     latency: float = 0.0,
     rate_limit: RateLimit | None = None,
+    org_migrated: bool = True,
 ) -> Iterator[Emulator]:
-    emulator = Emulator(api_key=api_key, behaviour=behaviour, latency=latency, rate_limit=rate_limit).start()
+    emulator = Emulator(
+        api_key=api_key, behaviour=behaviour, latency=latency, rate_limit=rate_limit, org_migrated=org_migrated
+    ).start()
     try:
         yield emulator
     finally:
