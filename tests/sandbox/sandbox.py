@@ -450,7 +450,10 @@ def project_for(sandbox: Sandbox, stack: str, command: list[str]) -> Path:
             f"in the sandbox, a stack's config is your Pulumi.{stack}.yaml plus the sandbox's values for what only "
             f"an operator knows; `config {command[1]}` would change neither: edit Pulumi.{stack}.yaml instead"
         )
-    sandbox.write_stack_file(stack, url)
+    # Every stack's file, not only this one's: the program reads the other stacks' declarations too.
+    for each in STACKS:
+        if (ROOT / f"Pulumi.{each}.yaml").exists():
+            sandbox.write_stack_file(each, url)
     return sandbox.project
 
 
