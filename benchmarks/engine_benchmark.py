@@ -3,10 +3,10 @@
 benchmarks/provider_benchmark.py drives the dynamic provider host over gRPC from Python; this module runs the
 whole thing a user runs: the real CLI (scripts/pulumi-cli.sh), the program, the Python dynamic provider host,
 on a copy of the project made by the end-to-end harness (tests/e2e/harness.py: a file state backend, the
-stand-in AWS and Kubernetes plugins and the stand-in Python language host), with the emulator answering every
-call after `--latency-ms` (about the real API's pace from nearby). The routes stack is production's with its
-routes replaced by `--routes` generated ones and no routing tests; one `pulumi up` creates them, untimed but
-reported. It prints Markdown:
+stand-in AWS and Kubernetes plugins, the Python language host beside the CLI or else the stand-in), with the
+emulator answering every call after `--latency-ms` (about the real API's pace from nearby). The routes stack is
+production's with its routes replaced by `--routes` generated ones and no routing tests; one `pulumi up` creates
+them, untimed but reported. It prints Markdown:
 
 1. Bare GETs of the same routes with `requests`, sequential and N at once: the floor.
 2. Each CLI command, for the routes stack and for a baseline stack of one route (the same program, sources
@@ -54,7 +54,6 @@ from tests.conftest import CANARY_API_KEY, CANARY_TOKEN_PREFIX
 from tests.e2e.harness import (
     COMMAND_TIMEOUT,
     GENERATED_ROUTE_SOURCES,
-    STAND_INS,
     CliRun,
     Workspace,
     configure_routes,
@@ -166,15 +165,14 @@ runpy.run_module("pulumi.dynamic", run_name="__main__", alter_sys=True)
 """
 
 
-def patched_host_dir(root: Path, workers: int) -> Path:
-    """A directory to put first on PATH instead of tests/stand_ins: the same stand-ins (linked; their launchers
-    find their scripts through the link) and the patched dynamic provider host, which the CLI then prefers to
-    the one beside it."""
+def patched_host_dir(root: Path, workers: int, path_first: Path | None) -> Path:
+    """A directory to put first on PATH instead of the workspace's own (`path_first`: the stand-in language host
+    where the CLI has no real one, linked here too): the patched dynamic provider host, which the CLI then
+    prefers to the one beside it."""
     directory = root / f"host-{workers}-workers"
     directory.mkdir()
-    for launcher in STAND_INS.iterdir():
-        if launcher.name.startswith("pulumi-"):
-            (directory / launcher.name).symlink_to(launcher)
+    for launcher in path_first.iterdir() if path_first else []:
+        (directory / launcher.name).symlink_to(launcher.resolve())
     host = directory / "pulumi-resource-pulumi-python"
     host.write_text(PATCHED_HOST.format(workers=workers))
     host.chmod(0o755)
@@ -219,7 +217,8 @@ class Samples:
 
 
 def warnings_in(run: CliRun) -> list[str]:
-    """Warnings other than the harness's own (the CLI names each stand-in it found on PATH, every run)."""
+    """Warnings other than the harness's own (the CLI names each plugin it found on PATH, every run: the patched
+    dynamic provider host, and the stand-in language host where the CLI has no real one)."""
     return [
         line.strip()
         for line in run.output.splitlines()
@@ -232,12 +231,14 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_timed(workspace: Workspace, command: Command, counter: InFlight, samples: Samples, stand_ins: Path) -> None:
+def run_timed(
+    workspace: Workspace, command: Command, counter: InFlight, samples: Samples, path_first: Path | None
+) -> None:
     """One command: its wall time (the CLI process from start to exit), the CPU it and the emulator used, its
     route GETs and the most at once. The CLI's CPU is its children's, which the CLI waits for (plugins, the
     program), as the kernel adds a reaped child's time to its parent's."""
     assert workspace.emulator is not None
-    workspace.stand_ins = stand_ins
+    workspace.path_first = path_first
     before = len(workspace.emulator.state.requests)
     counter.reset()
     children, ours = _cpu(resource.RUSAGE_CHILDREN), _cpu(resource.RUSAGE_SELF)
@@ -355,8 +356,11 @@ def measure(
         emulator = workspace.emulator
         assert emulator is not None
         counter = count_route_gets(emulator)
-        stand_ins = {
-            workers: patched_host_dir(tmp, workers) for workers in {c.host_workers for c in commands} if workers
+        own_path_first = workspace.path_first
+        patched = {
+            workers: patched_host_dir(tmp, workers, own_path_first)
+            for workers in {c.host_workers for c in commands}
+            if workers
         }
         configure_routes(workspace, BASELINE_STACK, [baseline_route()], production)
         configured: dict[str, Any] = {}
@@ -377,7 +381,7 @@ def measure(
                 log(
                     f"round {round_ + 1}/{repeat}: {command.label}, --parallel {command.parallel_text}, {command.stack}"
                 )
-                where = stand_ins[command.host_workers] if command.host_workers else STAND_INS
+                where = patched[command.host_workers] if command.host_workers else own_path_first
                 run_timed(workspace, command, counter, cli[command], where)
 
         # The floors of each row that GETs: the same number of GETs at the concurrency its --parallel asks for
@@ -511,7 +515,8 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m benchmarks.engine_benchmark",
         description=(
             "pulumi refresh and preview of many routes through the real Pulumi CLI (the end-to-end harness: "
-            "stand-in AWS/Kubernetes plugins and language host) against the emulator, with bare GETs as the "
+            "stand-in AWS/Kubernetes plugins; the real language host where it is beside the CLI) against the "
+            "emulator, with bare GETs as the "
             "floor; prints Markdown. Builds the CLI with scripts/pulumi-cli.sh first if it is not built."
         ),
     )

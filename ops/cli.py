@@ -21,7 +21,7 @@ from providers.http import (
     InvalidSettingError,
 )
 
-# Exit codes, the same for every command (README: "Operations").
+# Exit codes, the same for every command (docs/operations.md).
 EXIT_OK = 0
 EXIT_FAILED = 1  # the API or a write failed; the message says which, and what is left as it was
 EXIT_USAGE = 2  # bad arguments or unreadable input (argparse uses 2 as well)
@@ -60,7 +60,10 @@ def connect(progress: Progress | None = None) -> IncidentIoApi:
     except InvalidCredentialsError as error:
         raise InputError(str(error)) from None
     if not credentials.api_key:
-        raise InputError(f"{TOKEN_ENV} is not set: export {TOKEN_ENV}=inc_... (an incident.io API key) and run again")
+        raise InputError(
+            f"{TOKEN_ENV} is not set: set it to an incident.io API key without typing the key into the command line, "
+            f"e.g. `read -rsp 'incident.io API key: ' {TOKEN_ENV} && export {TOKEN_ENV}`, and run again"
+        )
     try:
         return IncidentIoApi(ApiClient(credentials, on_retry=(progress or Progress()).say))
     except (InvalidApiUrlError, InvalidSettingError) as error:

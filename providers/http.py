@@ -335,7 +335,11 @@ def _clean_key(value: str, setting: str) -> str:
     for position, character in enumerate(key, 1):
         if not "!" <= character <= "~":
             kind = "a control character" if character < " " or character == "\x7f" else "a space or non-ASCII character"
-            how = "`pulumi config set --secret incidentio:apiKey`" if CONFIG_API_KEY in setting else f"export {setting}"
+            how = (
+                "`pulumi config set --secret incidentio:apiKey`, which prompts for it"
+                if CONFIG_API_KEY in setting
+                else f"`read -rs {setting} && export {setting}`"
+            )
             raise InvalidCredentialsError(
                 f"{setting} holds {kind} at position {position} of the key; an incident.io API key has none. "
                 f"Set it again with the key copied from the incident.io dashboard ({how})"
@@ -439,7 +443,8 @@ class ApiClient:
             raise AuthenticationError(
                 f"no incident.io API key: set {credentials.key_setting}"
                 + (
-                    " (`pulumi config set --secret incidentio:apiKey ...` or the environment variable)"
+                    " (`pulumi config set --secret incidentio:apiKey`, which prompts for it; or the environment"
+                    " variable)"
                     if CONFIG_API_KEY in credentials.key_setting
                     else ""
                 )

@@ -108,9 +108,29 @@ def pulumi_cli() -> Path:
     from tests.e2e.harness import CliUnavailableError, pulumi_cli_dir
 
     try:
-        return pulumi_cli_dir()
+        cli_dir = pulumi_cli_dir()
     except CliUnavailableError as error:
         pytest.fail(str(error), pytrace=False)
+    _session_cli.append(cli_dir)
+    return cli_dir
+
+
+# The CLI the `pulumi_cli` fixture gave this session's tests, for the summary at the end.
+_session_cli: list[Path] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Which Pulumi CLI and Python language host the end-to-end tests of this session ran, when they ran
+    (tests/test_language_host.py runs the stand-in host on purpose, whatever this says)."""
+    from tests.e2e.harness import cli_version, language_host
+
+    if not _session_cli:
+        return
+    cli_dir = _session_cli[0]
+    terminalreporter.write_line(
+        f"end-to-end tests: Pulumi CLI {cli_version(cli_dir)} ({cli_dir}); Python language host: "
+        f"{language_host(cli_dir)}"
+    )
 
 
 @contextlib.contextmanager

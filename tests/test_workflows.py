@@ -211,11 +211,25 @@ def test_checks_run_the_same_command_as_ci() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     steps = workflow("checks")["jobs"]["test"]["steps"]
     assert "./scripts/test.sh" in ci and any(found.get("run") == "./scripts/test.sh" for found in steps)
-    # The end-to-end tests need the Pulumi CLI that scripts/pulumi-cli.sh builds with Go, before the tests run.
+    # scripts/pulumi-cli.sh's build (tests/test_pulumi_cli_build.py) needs Go, before the tests run.
     uses = [str(found.get("uses", "")) for found in steps]
     go = next(index for index, used in enumerate(uses) if used.startswith("actions/setup-go@"))
     assert steps[go]["with"]["go-version-file"] == "tools/pulumi/go.mod"
     assert go < next(index for index, found in enumerate(steps) if found.get("run") == "./scripts/test.sh")
+
+
+def test_checks_run_the_end_to_end_tests_with_the_released_cli_at_the_sdk_version() -> None:
+    steps = workflow("checks")["jobs"]["test"]["steps"]
+    (tests,) = [index for index, step in enumerate(steps) if step.get("run") == "./scripts/test.sh"]
+    (install,) = [index for index, step in enumerate(steps) if str(step.get("uses", "")).startswith("pulumi/actions@")]
+    assert install < tests
+    # Install only (no command), pinned to the version of the SDK the program runs with.
+    assert "command" not in steps[install]["with"]
+    requirements = (GITHUB.parent / "requirements.txt").read_text()
+    sdk = re.search(r"^pulumi==(\S+)$", requirements, re.MULTILINE)
+    assert sdk is not None and steps[install]["with"]["pulumi-version"] == sdk.group(1)
+    # ... and the end-to-end tests run it, not the CLI built from the Go modules (which has no language host).
+    assert steps[tests]["env"] == {"E2E_PULUMI_CLI": "pulumi"}
 
 
 def test_each_pull_request_preview_comments_where_alerts_go_before_and_after() -> None:
