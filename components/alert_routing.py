@@ -10,6 +10,7 @@ import pulumi
 
 from components.settings import RouteDecl
 from providers.incident_io import AlertRoute
+from providers.ownership import Declaration, RouteOwnership
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,11 @@ class AlertRoutingArgs:
     # Each route's v2 payload (components.route_compiler), in the order of `routes`: the payloads the
     # routing tests ran on, so that what is written is what was tested.
     payloads: tuple[dict[str, Any], ...]
+    # The project and stack, recorded with each route's claim in incident.io (who manages it).
+    project: str
+    stack: str
+    # The routes the org's other stacks declare (components.ownership): never adopted, handed over when dropped.
+    declared_elsewhere: tuple[Declaration, ...] = ()
 
 
 def _warn(route: AlertRoute, message: str | None) -> None:
@@ -32,6 +38,11 @@ class AlertRouting(pulumi.ComponentResource):
     def __init__(self, name: str, args: AlertRoutingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("unkey:incidentio:AlertRouting", name, None, opts)
         self.routes: dict[str, AlertRoute] = {}
+        # Checked before any route (they depend on it), so that the provider knows what the other stacks
+        # declare before it adopts or deletes anything.
+        ownership = RouteOwnership(
+            "routes-declared-elsewhere", args.declared_elsewhere, pulumi.ResourceOptions(parent=self)
+        )
         for route, payload in zip(args.routes, args.payloads, strict=True):
             resource = AlertRoute(
                 route.key,
@@ -39,16 +50,24 @@ class AlertRouting(pulumi.ComponentResource):
                 # A key the route had before names the same resource: an update in place, not a new
                 # route plus the deletion of the old one.
                 pulumi.ResourceOptions(
-                    parent=self, aliases=[pulumi.Alias(name=previous) for previous in route.previous_keys]
+                    parent=self,
+                    aliases=[pulumi.Alias(name=previous) for previous in route.previous_keys],
+                    depends_on=[ownership],
                 ),
                 # Take over the live route on the first `up` instead of creating a duplicate. (Not
                 # Pulumi's `import`: the engine cannot import dynamic resources, pulumi/pulumi#16175.)
                 adopt_id=route.id,
+                owner={"project": args.project, "stack": args.stack, "key": route.key},
             )
             resource.claim_error.apply(functools.partial(_warn, resource))
             resource.answer_differs.apply(functools.partial(_warn, resource))
             self.routes[route.name] = resource
-        self.route_ids = pulumi.Output.all(**{name: resource.id for name, resource in self.routes.items()}).apply(
-            lambda ids: dict(sorted(ids.items()))
+        # Output.all() of no outputs is a list, not a dict: a stack that declares no route is a stack too.
+        self.route_ids = (
+            pulumi.Output.all(**{name: resource.id for name, resource in self.routes.items()}).apply(
+                lambda ids: dict(sorted(ids.items()))
+            )
+            if self.routes
+            else pulumi.Output.from_input({})
         )
         self.register_outputs({"route_ids": self.route_ids})

@@ -487,9 +487,10 @@ def verify(
     tests: Sequence[RoutingTest],
     coverage: RoutingCoverage,
     warn: Callable[[str], None],
-) -> list[JsonDict]:
+) -> dict[str, JsonDict]:
     """Run the routing tests (failing ones stop the run), report coverage (warnings, or errors for the
-    kinds in routingCoverage.failOn) and return the routing matrix."""
+    kinds in routingCoverage.failOn) and return the routing matrix: each alert's row, by the alert as
+    route-test.sh takes it (`source=alertmanager severity=critical`)."""
     failed = failures(routes, tests)
     if failed:
         raise RoutingTestsError(stack, failed)
@@ -503,7 +504,9 @@ def verify(
             warn(message)
     if errors:
         raise RoutingCoverageError(stack, errors)
-    return [outcome.row() for outcome in outcomes]
+    # Keyed by the alert, not a list: a route added or changed changes only the rows of the alerts it
+    # reaches, so the preview's output diff shows those and nothing else.
+    return {outcome.alert.describe(): outcome.row() for outcome in outcomes}
 
 
 # Before/after: how an alert's destination changes, worst first; each (one alert, several alerts).

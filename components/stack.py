@@ -9,6 +9,8 @@ import pulumi
 from components.alert_routing import AlertRouting, AlertRoutingArgs
 from components.alert_source_secret import AlertSourceSecret, AlertSourceSecretArgs, alertmanager_receiver
 from components.names import Resolved, needed, resolve
+from components.ownership import declared_elsewhere
+from components.pulumi_sdk import quiet_engine_shutdown
 from components.routing_tests import compiled_routes, verify
 from components.settings import StackSettings, parse_settings
 from providers.directory import ApiKeyError, check_api_key, fetch_directory, open_api, source_info
@@ -68,6 +70,10 @@ def resolve_names(settings: StackSettings) -> Resolved:
 
 
 def build_stack(settings: StackSettings) -> None:
+    quiet_engine_shutdown()
+    # What the other stacks declare, from their files in this commit: before any API call, since a route
+    # two stacks declare is a mistake in the change itself.
+    elsewhere = declared_elsewhere(settings.stack, pulumi.get_project(), settings.routes)
     resolved = resolve_names(settings)
     routes = compiled_routes(settings.routes, resolved.vocabulary, resolved.source_ids)
     # The routing tests run on the payloads `up` writes, before any resource exists: a failing test
@@ -84,7 +90,13 @@ def build_stack(settings: StackSettings) -> None:
 
     routing = AlertRouting(
         settings.environment,
-        AlertRoutingArgs(routes=settings.routes, payloads=routes.payloads),
+        AlertRoutingArgs(
+            routes=settings.routes,
+            payloads=routes.payloads,
+            project=pulumi.get_project(),
+            stack=settings.stack,
+            declared_elsewhere=tuple(elsewhere),
+        ),
     )
     secret = AlertSourceSecret(
         settings.environment,

@@ -22,6 +22,18 @@ IDENTITY = "/v1/identity"
 # dashboard shows as managed elsewhere.
 MANAGED_EXTERNALLY = "incident.io/is-managed-externally"
 SOURCE_URL_ANNOTATION = "incident.io/source-url"
+# Who manages the route, for a person looking at it in the dashboard: which project, stack and resource
+# key to change instead (free-form annotations: the API stores them as given).
+OWNER_ANNOTATIONS = {"project": "pulumi/project", "stack": "pulumi/stack", "key": "pulumi/resource"}
+
+
+def claim_annotations(source_url: str | None, owner: dict[str, str]) -> dict[str, str]:
+    """The annotations of a claim: managed externally, where (the repository) and by whom (the owner)."""
+    annotations = {MANAGED_EXTERNALLY: "true"}
+    if source_url:
+        annotations[SOURCE_URL_ANNOTATION] = source_url
+    annotations.update({OWNER_ANNOTATIONS[key]: value for key, value in owner.items() if key in OWNER_ANNOTATIONS})
+    return annotations
 
 
 def is_version_conflict(error: IncidentIoError) -> bool:
@@ -86,11 +98,9 @@ class IncidentIoApi:
             return False
         return True
 
-    def claim_route(self, route_id: str, source_url: str | None) -> JsonDict:
-        """Record the route as managed outside the dashboard (POST /v2/managed_resources)."""
-        annotations = {MANAGED_EXTERNALLY: "true"}
-        if source_url:
-            annotations[SOURCE_URL_ANNOTATION] = source_url
+    def claim_route(self, route_id: str, annotations: dict[str, str]) -> JsonDict:
+        """Record the route as managed outside the dashboard (POST /v2/managed_resources), with
+        `claim_annotations`."""
         payload = {"resource_type": "alert_route", "resource_id": route_id, "annotations": annotations}
         body: JsonDict = self.client.request("POST", MANAGED_RESOURCES, json=payload)["managed_resource"]
         return body

@@ -7,8 +7,13 @@ delete old resources. Do not move or rename them.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import sys
 import threading
-from typing import Any
+import traceback
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pulumi
 from pulumi.dynamic import (
@@ -25,7 +30,7 @@ from pulumi.dynamic import (
 from pulumi.runtime import rpc
 
 from providers.alert_route_spec import from_live, normalize, validation_errors
-from providers.api import IncidentIoApi, JsonDict, is_version_conflict
+from providers.api import IncidentIoApi, JsonDict, claim_annotations, is_version_conflict
 from providers.http import (
     CONFIG_API_KEY,
     CONFIG_API_URL,
@@ -35,12 +40,17 @@ from providers.http import (
     NotFoundError,
     ResponseLostError,
 )
+from providers.ownership import DECLARED_ELSEWHERE, Declaration
 from providers.route_compare import changed_fields, fingerprint, fingerprint_changes, reconcile, same_spec
 
 CONFIG_CLAIM_ROUTES = "incidentio:claimRoutes"
 CONFIG_SOURCE_URL = "incidentio:sourceUrl"
-INPUT_KEYS = frozenset({"spec", "adopt_id"})
-OUTPUT_KEYS = ("version", "fingerprint", "claimed", "claim_error", "answer_differs")
+INPUT_KEYS = frozenset({"spec", "adopt_id", "owner"})
+# Who declares the route (the program's project, stack and resource key), recorded with each claim.
+OWNER_KEYS = ("project", "stack", "key")
+OUTPUT_KEYS = ("version", "fingerprint", "claimed", "claimed_for", "claim_error", "answer_differs")
+# Frames of an unexpected error's traceback kept in its message (the host prints no traceback of its own).
+_BUG_TRACEBACK_FRAMES = 30
 
 
 class AlertRouteError(Exception):
@@ -49,6 +59,47 @@ class AlertRouteError(Exception):
 
 class ConcurrentEditError(AlertRouteError):
     pass
+
+
+class ProviderBugError(Exception):
+    """An error nobody raised on purpose: its message carries the traceback, for a bug report."""
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _no_traceback_on_purpose(method: _Method) -> _Method:
+    """Errors raised on purpose (a refusal, an API failure) say all there is to say; anything else is a
+    bug, and keeps its traceback inside its message.
+
+    The dynamic provider host reports an error with `traceback.format_exc()`, which honours
+    `sys.tracebacklimit`: the host runs with it at 0 (`configure`), so the CLI shows the message alone."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except (AlertRouteError, IncidentIoError):
+            raise
+        except Exception as bug:
+            frames = "".join(traceback.format_exception(bug, limit=_BUG_TRACEBACK_FRAMES))
+            raise ProviderBugError(f"unexpected error in the alert route provider (a bug):\n{frames}") from None
+
+    return wrapper  # type: ignore[return-value]  # same signature as `method`
+
+
+@contextlib.contextmanager
+def _doing(what: str) -> Iterator[None]:
+    """An API failure said as what it stopped: `reading alert route 'X' (01K...): GET ... failed: ...`."""
+    try:
+        yield
+    except IncidentIoError as error:
+        raise AlertRouteError(f"{what}: {error}") from None
+
+
+def _running_in_the_dynamic_provider_host() -> bool:
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return getattr(spec, "name", None) == "pulumi.dynamic.__main__"
 
 
 def _flag(value: Any, default: bool) -> bool:
@@ -100,6 +151,9 @@ class AlertRouteProvider(ResourceProvider):
 
     # Configuration
     def configure(self, req: ConfigureRequest) -> None:
+        if _running_in_the_dynamic_provider_host():
+            # See _no_traceback_on_purpose: our errors reach the CLI as their message alone.
+            sys.tracebacklimit = 0
         self._configured = {
             "api_key": req.config.get(CONFIG_API_KEY),
             "api_url": req.config.get(CONFIG_API_URL),
@@ -121,13 +175,19 @@ class AlertRouteProvider(ResourceProvider):
         return _flag(self._configured.get("claim_routes"), default=True)
 
     # Lifecycle
+    @_no_traceback_on_purpose
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures: list[CheckFailure] = []
         for key in sorted(set(news) - INPUT_KEYS - {"__provider"}):
-            failures.append(CheckFailure(key, f"unknown input {key!r}; an AlertRoute takes 'spec' and 'adopt_id'"))
+            failures.append(
+                CheckFailure(key, f"unknown input {key!r}; an AlertRoute takes {', '.join(sorted(INPUT_KEYS))}")
+            )
         adopt_id = news.get("adopt_id")
         if adopt_id is not None and adopt_id != rpc.UNKNOWN and not (isinstance(adopt_id, str) and adopt_id):
             failures.append(CheckFailure("adopt_id", "must be the id of a live route (a string) or absent"))
+        owner = news.get("owner")
+        if owner is not None and owner != rpc.UNKNOWN and not _is_owner(owner):
+            failures.append(CheckFailure("owner", f"must be an object of strings {', '.join(OWNER_KEYS)} or absent"))
         if "spec" not in news:
             failures.append(CheckFailure("spec", "missing: the alert route spec (v2 create payload) is required"))
             return CheckResult(news, failures)
@@ -139,26 +199,43 @@ class AlertRouteProvider(ResourceProvider):
             failures.append(CheckFailure(path, reason))
         if failures:
             return CheckResult(news, failures)
-        checked = {"spec": normalize(spec)}
-        adopted = olds.get("adopt_id")
-        if "spec" in olds and adopted and adopt_id in (None, adopted):
+        checked: dict[str, Any] = {"spec": normalize(spec)}
+        if owner is not None:
+            checked["owner"] = owner
+        managed = "spec" in olds
+        taken_over = olds.get("adopt_id") if managed else None
+        if taken_over and adopt_id is None:
+            # The live route this resource took over stays recorded in its inputs, run after run, although
+            # the stack file names it by name only: it is how every later run knows that this resource,
+            # and not the one it took the route from, manages it (see `delete`).
+            adopt_id = taken_over
+        if taken_over and adopt_id == taken_over:
             with self._lock:
-                self._declared_ids.add(str(adopted))
-        if "spec" not in olds and adopt_id != rpc.UNKNOWN and not _has_unknowns(checked["spec"]):
-            # A route this stack does not manage yet: say at preview which live route `up` will take
-            # over, or why it cannot, rather than find out halfway through `up`.
+                self._declared_ids.add(str(taken_over))
+        if adopt_id != rpc.UNKNOWN and not _has_unknowns(checked["spec"]):
             try:
-                adopt_id = self._adoption(checked["spec"], adopt_id)
+                if not managed:
+                    # A route this stack does not manage yet: say at preview which live route `up` will take
+                    # over, or why it cannot, rather than find out halfway through `up`.
+                    adopt_id = self._adoption(checked["spec"], adopt_id)
+                elif news.get("adopt_id") is None:
+                    self._refuse_a_name_two_routes_carry(checked["spec"]["name"])
             except AlertRouteError as error:
-                return CheckResult(news, [CheckFailure("adopt_id" if adopt_id else "spec", str(error))])
+                # Not "spec": the engine prints the failing property's value beside the message.
+                return CheckResult(news, [CheckFailure("adopt_id" if adopt_id else "", str(error))])
             except IncidentIoError as error:
                 reason = f"could not look for an existing route named {checked['spec']['name']!r}: {error}"
-                return CheckResult(news, [CheckFailure("spec", reason)])
+                return CheckResult(news, [CheckFailure("", reason)])
         if adopt_id is not None:
             checked["adopt_id"] = adopt_id
         return CheckResult(checked, [])
 
+    @_no_traceback_on_purpose
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        with _doing(f"comparing alert route {_described(news.get('spec'), id_, olds.get('spec'))}"):
+            return self._diff(id_, olds, news)
+
+    def _diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changes = "spec" not in olds or not same_spec(news.get("spec"), olds["spec"])
         adopt_id = news.get("adopt_id")
         if adopt_id and adopt_id != rpc.UNKNOWN and adopt_id != id_:
@@ -170,12 +247,17 @@ class AlertRouteProvider(ResourceProvider):
                 self._adopt_by_id(str(adopt_id), normalize(spec))
             return DiffResult(changes=True, replaces=["adopt_id"], delete_before_replace=False)
         # An `adopt_id` equal to the managed route's id, or none, is not a change.
-        return DiffResult(changes=changes or self._claim_pending(olds), replaces=[], delete_before_replace=False)
+        return DiffResult(changes=changes or self._claim_pending(olds, news), replaces=[], delete_before_replace=False)
 
+    @_no_traceback_on_purpose
     def create(self, props: dict[str, Any]) -> CreateResult:
+        with _doing(f"creating alert route {_described(props.get('spec'), '')}"):
+            return self._create(props)
+
+    def _create(self, props: dict[str, Any]) -> CreateResult:
         spec: JsonDict = normalize(props["spec"])
         adopt_id = props.get("adopt_id")
-        live = self._adopt_by_id(adopt_id, spec) if adopt_id else self._adopt_identical(spec)
+        live = self._adopted(spec, adopt_id)
         written = None
         if live is None:
             written = spec
@@ -189,7 +271,12 @@ class AlertRouteProvider(ResourceProvider):
                 self._routes_by_name.setdefault(spec["name"], []).append(live["id"])
         return CreateResult(live["id"], self._outputs(live, spec, props, claim=True, written=written))
 
+    @_no_traceback_on_purpose
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        with _doing(f"reading alert route {_described(props.get('spec'), id_)}"):
+            return self._read(id_, props)
+
+    def _read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         live = self.api.find_route(id_)
         if live is None:
             # Deleted outside Pulumi: an empty id tells the engine the resource is gone.
@@ -197,22 +284,28 @@ class AlertRouteProvider(ResourceProvider):
         # A refresh: the live route in the form the state had, so that only what changed in
         # incident.io shows as a change. Claims are never made here (refresh and preview read too).
         outs = self._outputs(live, props.get("spec"), props, claim=False)
-        inputs = {"spec": outs["spec"], **({"adopt_id": props["adopt_id"]} if props.get("adopt_id") else {})}
+        inputs = {"spec": outs["spec"], **{key: props[key] for key in ("adopt_id", "owner") if props.get(key)}}
         return ReadResult(live["id"], outs, inputs)
 
+    @_no_traceback_on_purpose
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        with _doing(f"updating alert route {_described(news.get('spec'), id_, olds.get('spec'))}"):
+            return self._update(id_, olds, news)
+
+    def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         spec: JsonDict = normalize(news["spec"])
-        name = spec.get("name", id_)
         try:
             live = self.api.get_route(id_)
         except NotFoundError:
             raise AlertRouteError(
-                f"alert route {name!r} ({id_}) no longer exists in incident.io; it was deleted outside "
-                "Pulumi. Run `pulumi refresh` to drop it from the state, then `pulumi up` to create it again."
+                f"alert route {_described(spec, id_, olds.get('spec'))} no longer exists in incident.io; it was "
+                "deleted outside Pulumi. Run `pulumi refresh` to drop it from the state, then `pulumi up` to create "
+                "it again."
             ) from None
         if same_spec(spec, from_live(live)):
             return UpdateResult(self._outputs(live, spec, news, claim=True))
-        self._refuse_unseen_edit(id_, name, olds, live)
+        described = _described(spec, id_, from_live(live))
+        self._refuse_unseen_edit(id_, described, olds, live)
         try:
             updated = self.api.update_route(id_, spec, int(live["version"]) + 1)
         except IncidentIoError as error:
@@ -224,24 +317,47 @@ class AlertRouteProvider(ResourceProvider):
                 return UpdateResult(self._outputs(current, spec, news, claim=True))
             changed = changed_fields(from_live(live), from_live(current))
             raise ConcurrentEditError(
-                f"alert route {name!r} ({id_}) was edited by someone else while Pulumi was updating it "
+                f"alert route {described} was edited by someone else while Pulumi was updating it "
                 f"(version {live['version']} became {current.get('version')}; changed fields: "
                 f"{', '.join(changed) or 'none visible'}). "
                 "Nothing was overwritten. Run `pulumi refresh` to see their change, then `pulumi up`."
             ) from None
         return UpdateResult(self._outputs(updated, spec, news, claim=True, written=spec))
 
-    def delete(self, id_: str, _props: dict[str, Any]) -> None:
+    @_no_traceback_on_purpose
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        with _doing(f"deleting alert route {_described(props.get('spec'), id_)}"):
+            self._delete(id_, props)
+
+    def _delete(self, id_: str, props: dict[str, Any]) -> None:
         with self._lock:
             if id_ in self._declared_ids:
-                # Another resource of this run manages the route (its key changed without
-                # `previousKeys`): drop this resource from the state and leave the route alone.
+                # Another resource of this stack manages the route (its key changed without
+                # `previousKeys`, possibly in an earlier run that failed before this delete): drop this
+                # resource from the state and leave the route alone.
                 return
+        if self._declared_elsewhere(id_, props) is not None:
+            # Another owner declares it (a route moved to the other stack): hand it over, never delete it.
+            return
         self.api.delete_route(id_)
 
     # Helpers
-    def _claim_pending(self, olds: dict[str, Any]) -> bool:
-        return self.claims_routes and "spec" in olds and olds.get("claimed") is not True
+    def _claim_annotations(self, props: dict[str, Any]) -> dict[str, str]:
+        owner = props.get("owner")
+        return claim_annotations(
+            self._configured.get("source_url") or None, owner if isinstance(owner, dict) and _is_owner(owner) else {}
+        )
+
+    def _claim_pending(self, olds: dict[str, Any], news: dict[str, Any]) -> bool:
+        """Whether the route is to be claimed (again): never yet, or for another owner than it declares now."""
+        if not self.claims_routes or "spec" not in olds:
+            return False
+        if olds.get("claimed") is not True:
+            return True
+        owner = news.get("owner")
+        if owner == rpc.UNKNOWN or _has_unknowns(owner):
+            return False
+        return olds.get("claimed_for") != self._claim_annotations(news)
 
     def _outputs(
         self, live: JsonDict, declared: Any, props: dict[str, Any], *, claim: bool, written: JsonDict | None = None
@@ -254,15 +370,20 @@ class AlertRouteProvider(ResourceProvider):
             "version": int(live["version"]),
             "fingerprint": fingerprint(payload),
             "claimed": bool(props.get("claimed")),
+            "claimed_for": props.get("claimed_for") or {},
             "claim_error": str(props.get("claim_error") or ""),
             "answer_differs": str(props.get("answer_differs") or ""),
         }
         if written is not None:
             outs["answer_differs"] = self._answer_differs(str(live["id"]), written, payload)
-        if props.get("adopt_id"):
-            outs["adopt_id"] = props["adopt_id"]
+        for key in ("adopt_id", "owner"):
+            if props.get(key):
+                outs[key] = props[key]
         if claim and self.claims_routes:
-            outs["claimed"], outs["claim_error"] = self._claim(str(live["id"]), str(payload.get("name", "")))
+            annotations = self._claim_annotations(props)
+            name = str(payload.get("name", ""))
+            outs["claimed"], outs["claim_error"] = self._claim(str(live["id"]), name, annotations)
+            outs["claimed_for"] = annotations if outs["claimed"] else {}
         return outs
 
     @staticmethod
@@ -278,10 +399,10 @@ class AlertRouteProvider(ResourceProvider):
             "these in by itself, they belong in API_DEFAULTS (providers/route_compare.py, docs/api-behaviour.md)."
         )
 
-    def _claim(self, route_id: str, name: str) -> tuple[bool, str]:
-        """Mark the route as managed outside the dashboard. A failure is reported, never fatal."""
+    def _claim(self, route_id: str, name: str, annotations: dict[str, str]) -> tuple[bool, str]:
+        """Mark the route as managed outside the dashboard, and by whom. A failure is reported, never fatal."""
         try:
-            self.api.claim_route(route_id, self._configured.get("source_url") or None)
+            self.api.claim_route(route_id, annotations)
         except IncidentIoError as error:
             return False, (
                 f"alert route {name!r} ({route_id}) was written but could not be marked as managed by this "
@@ -290,7 +411,7 @@ class AlertRouteProvider(ResourceProvider):
             )
         return True, ""
 
-    def _refuse_unseen_edit(self, id_: str, name: str, olds: dict[str, Any], live: JsonDict) -> None:
+    def _refuse_unseen_edit(self, id_: str, described: str, olds: dict[str, Any], live: JsonDict) -> None:
         """Stop rather than overwrite a change made in incident.io since Pulumi last looked.
 
         The version says whether anyone wrote the route; the fingerprint whether they changed it
@@ -309,16 +430,17 @@ class AlertRouteProvider(ResourceProvider):
         if not changed:
             return
         raise ConcurrentEditError(
-            f"alert route {name!r} ({id_}) was changed in incident.io since Pulumi last read it "
+            f"alert route {described} was changed in incident.io since Pulumi last read it "
             f"(version {int(known_version)} in state, {live['version']} live; changed fields: "
             f"{', '.join(changed)}). Nothing was overwritten. "
             "Run `pulumi refresh` (or `pulumi up --refresh`) to review the change, then `pulumi up`."
         )
 
-    def _route_ids_named(self, name: str) -> list[str]:
-        # Under the lock: the host answers 4 calls at once, and the list is read once per run.
+    def _route_ids_named(self, name: str, *, fresh: bool = False) -> list[str]:
+        """The ids of the live routes of this name. The list is read once per run (under a lock: the host
+        answers 4 calls at once), or again when `fresh`."""
         with self._index_lock:
-            if self._routes_by_name is None:
+            if self._routes_by_name is None or fresh:
                 index: dict[str, list[str]] = {}
                 for route in self.api.list_routes():
                     index.setdefault(route.get("name", ""), []).append(route["id"])
@@ -330,8 +452,16 @@ class AlertRouteProvider(ResourceProvider):
 
     def _adoption(self, spec: JsonDict, adopt_id: str | None) -> str | None:
         """The id of the live route a create of this spec will take over, or None when it will create one."""
-        live = self._adopt_by_id(adopt_id, spec) if adopt_id else self._adopt_identical(spec)
+        live = self._adopted(spec, adopt_id)
         return None if live is None else str(live["id"])
+
+    def _adopted(self, spec: JsonDict, adopt_id: str | None) -> JsonDict | None:
+        """The live route a create takes over (by `id:`, else the one route of its name, when identical), or
+        None when there is none to take over; refused when it is ambiguous or declared by another owner."""
+        live = self._adopt_by_id(adopt_id, spec) if adopt_id else self._adopt_identical(spec)
+        if live is not None:
+            self._refuse_if_declared_elsewhere(spec, live)
+        return live
 
     def _adopt_by_id(self, route_id: str, spec: JsonDict) -> JsonDict:
         """The live route the stack config names with `id:`, when it already is what the config says."""
@@ -345,30 +475,76 @@ class AlertRouteProvider(ResourceProvider):
         fields = changed_fields(spec, from_live(live))
         if fields:
             raise AlertRouteError(
-                f"alert route {spec['name']!r}: adopting {route_id} would change it (differs in {', '.join(fields)}). "
-                "Adoption only takes over a route as it is: make the stack config say what the live route says "
-                "(contrib/export-incident-io.sh prints it), run `pulumi up`, then change it."
+                f"alert route {_described(spec, route_id, from_live(live))}: adopting {route_id} would change it "
+                f"(differs in {', '.join(fields)}). Adoption only takes over a route as it is: make the stack config "
+                "say what the live route says (contrib/export-incident-io.sh prints it), run `pulumi up`, then "
+                "change it."
             )
         return live
 
     def _adopt_identical(self, spec: JsonDict) -> JsonDict | None:
-        """An existing route with this name: adopt it when identical, refuse to duplicate it otherwise."""
-        different: list[tuple[str, list[str]]] = []
-        for route_id in self._route_ids_named(spec["name"]):
-            live = self.api.find_route(route_id)
-            if live is None:
-                continue
-            if same_spec(spec, from_live(live)):
-                return live
-            different.append((route_id, changed_fields(spec, from_live(live))))
-        if different:
-            described = "; ".join(f"{route_id} (differs in {', '.join(fields)})" for route_id, fields in different)
+        """The one existing route with this name, when identical; refused when it differs (creating another
+        would page twice) or when several carry the name (which one is meant is for the stack file to say)."""
+        named = [live for live in map(self.api.find_route, self._route_ids_named(spec["name"])) if live is not None]
+        if len(named) > 1:
+            raise AlertRouteError(_ambiguous(spec["name"], named) + " Nothing was adopted or created.")
+        if not named:
+            return None
+        (live,) = named
+        if same_spec(spec, from_live(live)):
+            return live
+        raise AlertRouteError(
+            f"an alert route named {spec['name']!r} already exists in incident.io: {live['id']} (differs in "
+            f"{', '.join(changed_fields(spec, from_live(live)))}). Creating another would page twice. If this stack "
+            "already manages it under another resource key (its `key:` or name changed), list the old key in "
+            "`previousKeys:`; to take over a route made elsewhere, make the declaration say what it says and set "
+            "`id:`; or give this route another name."
+        )
+
+    def _refuse_a_name_two_routes_carry(self, name: str) -> None:
+        """A managed route declared by name only, while another live route carries that name too (a copy made
+        in the dashboard, say): both route alerts, and which one the declaration means is for `id:` to say."""
+        ids = self._route_ids_named(name)
+        if len(ids) > 1:
+            named = [live for live in map(self.api.find_route, ids) if live is not None]
+            if len(named) > 1:
+                raise AlertRouteError(_ambiguous(name, named))
+
+    def _refuse_if_declared_elsewhere(self, spec: JsonDict, live: JsonDict) -> None:
+        route_id, live_name = str(live["id"]), str(live.get("name", ""))
+        declared = DECLARED_ELSEWHERE.by_id(route_id) or next(iter(DECLARED_ELSEWHERE.by_name(live_name)), None)
+        if declared is not None:
             raise AlertRouteError(
-                f"an alert route named {spec['name']!r} already exists in incident.io: {described}. "
-                "Creating another would page twice. If this stack already manages it under another resource key "
-                "(its `key:` or name changed), list the old key in `previousKeys:`; to take over a route made "
-                "elsewhere, make the declaration say what it says and set `id:`; or give this route another name."
+                f"alert route {_described(spec, route_id, from_live(live))} is declared by {declared.owner}, which "
+                "manages it: a live route has one owner, so this one neither adopts nor changes it. To move it here, "
+                f"take it out of {declared.owner} in the same change; otherwise take it out of this stack's file."
             )
+
+    def _declared_elsewhere(self, route_id: str, props: dict[str, Any]) -> Declaration | None:
+        """The other owner's declaration of this route, if any: pinned by its id, or by its name (as this state
+        last had it, or as it is live) when that name is the live route's alone. Refused when another live route
+        carries the name too: which one the other owner means is then for its file to say with `id:`."""
+        declared = DECLARED_ELSEWHERE.by_id(route_id)
+        if declared is not None:
+            return declared
+        if not DECLARED_ELSEWHERE.names_any_route():
+            return None
+        live = self.api.find_route(route_id)
+        if live is None:
+            return None
+        last_known = props.get("spec")
+        names = {str(live.get("name", "")), str(last_known.get("name", "") if isinstance(last_known, dict) else "")}
+        for name in sorted(names):
+            for declared in DECLARED_ELSEWHERE.by_name(name):
+                others = [other for other in self._route_ids_named(name, fresh=True) if other != route_id]
+                if others:
+                    named = [route for route in map(self.api.find_route, [route_id, *others]) if route is not None]
+                    raise AlertRouteError(
+                        f"{_ambiguous(name, named)} {declared.owner} declares one of them by name, so this stack "
+                        f"neither deletes {route_id} (the route it stops declaring) nor hands it over. Set `id:` in "
+                        f"{declared.owner} to the route it manages, then run `pulumi up` here again."
+                    )
+                return declared
         return None
 
     def _recover_lost_create(self, spec: JsonDict, lost: ResponseLostError) -> JsonDict:
@@ -385,15 +561,53 @@ class AlertRouteProvider(ResourceProvider):
             ) from None
 
 
+def _is_owner(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) <= set(OWNER_KEYS) and all(isinstance(v, str) for v in value.values())
+
+
+def _described(declared: Any, route_id: str, live: Any = None) -> str:
+    """A route as a message names it: its declared name, its live (or last known) name where that differs,
+    and its id."""
+    name = str(declared.get("name") or "") if isinstance(declared, dict) else ""
+    live_name = str(live.get("name") or "") if isinstance(live, dict) else ""
+    if not name:
+        name, live_name = live_name, ""
+    if not name:
+        return route_id or "(unnamed)"
+    said = [f"live name {live_name!r}"] if live_name and live_name != name else []
+    said += [route_id] if route_id else []
+    return f"{name!r} ({', '.join(said)})" if said else repr(name)
+
+
+def _ambiguous(name: str, routes: list[JsonDict]) -> str:
+    """What differs between live routes that share a name, each named by id."""
+    first = from_live(routes[0])
+    differences = []
+    for other in routes[1:]:
+        fields = changed_fields(first, from_live(other))
+        said = f"differs from it in {', '.join(fields)}" if fields else "is identical to it"
+        differences.append(f"{other['id']} {said}")
+    return (
+        f"{len(routes)} live alert routes are named {name!r}: {', '.join(str(route['id']) for route in routes)} "
+        f"(compared with {routes[0]['id']}: {'; '.join(differences)}); "
+        "each of them routes alerts. Set `id:` on the declaration to the one it "
+        "means (contrib/export-incident-io.sh prints the ids) and delete the other(s) in the dashboard, or give "
+        "the declaration another name."
+    )
+
+
 class AlertRoute(Resource, module="incidentio", name="AlertRoute"):
-    """An incident.io alert route. Inputs: `spec` (the v2 create payload) and `adopt_id` (a live
-    route to take over on create). Outputs: `spec`, `version`, `fingerprint`, `claimed`, `claim_error`,
-    `answer_differs` (a message when the API answered a write with something else than was sent)."""
+    """An incident.io alert route. Inputs: `spec` (the v2 create payload), `adopt_id` (a live route to
+    take over on create; kept once taken over) and `owner` (project, stack and key, recorded with the
+    claim). Outputs: `spec`, `version`, `fingerprint`, `claimed`, `claimed_for` (the claim's annotations),
+    `claim_error`, `answer_differs` (a message when the API answered a write with something else than
+    was sent)."""
 
     spec: pulumi.Output[dict[str, Any]]
     version: pulumi.Output[int]
     fingerprint: pulumi.Output[dict[str, str]]
     claimed: pulumi.Output[bool]
+    claimed_for: pulumi.Output[dict[str, str]]
     claim_error: pulumi.Output[str]
     answer_differs: pulumi.Output[str]
 
@@ -404,8 +618,11 @@ class AlertRoute(Resource, module="incidentio", name="AlertRoute"):
         opts: pulumi.ResourceOptions | None = None,
         *,
         adopt_id: str | None = None,
+        owner: dict[str, str] | None = None,
     ) -> None:
         props: dict[str, Any] = {"spec": spec, **dict.fromkeys(OUTPUT_KEYS)}
         if adopt_id:
             props["adopt_id"] = adopt_id
+        if owner:
+            props["owner"] = owner
         super().__init__(AlertRouteProvider(), name, props, opts)

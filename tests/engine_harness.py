@@ -21,6 +21,8 @@ from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
 from providers.incident_io import AlertRouteProvider
+from providers.ownership import INPUT as DECLARED_ELSEWHERE_INPUT
+from providers.ownership import Declaration, RouteOwnershipProvider
 
 ROOT = Path(__file__).resolve().parent.parent
 URN = "urn:pulumi:test::unkey-alert-routing::pulumi-python:dynamic/incidentio:AlertRoute::{name}"
@@ -93,6 +95,13 @@ class EngineHost:
         return proto.ReadRequest(
             id=id_, urn=URN.format(name=name), properties=self._props(state or None), inputs=self._props(inputs)
         )
+
+    def declare_elsewhere(self, *declarations: Declaration) -> None:
+        """What the program does first in every run: check the record of the routes other stacks declare."""
+        props = {DECLARED_ELSEWHERE_INPUT: [item.to_json() for item in declarations]}
+        props[PROVIDER_KEY] = serialize_provider(RouteOwnershipProvider())
+        request = proto.CheckRequest(urn=URN.format(name="routes-declared-elsewhere"), news=_serialize(props))
+        assert list(self.stub.Check(request).failures) == []
 
     def check(self, name: str, olds: dict[str, Any], news: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
         response = self.stub.Check(self.check_request(name, olds, news))

@@ -72,6 +72,12 @@ class Case:
     # The declaration for the drift test, when the field must be declared to be compared at all.
     drift_spec: Callable[[], JsonDict] | None = None
 
+    def behaviour(self) -> ApiBehaviour:
+        """The emulator's default, with this case's switch on if it is one of the other forms."""
+        if self.switch in ApiBehaviour.OTHER_FORMS:
+            return ApiBehaviour(**{self.switch: True})
+        return ApiBehaviour()
+
 
 CASES = {
     "B1 escalation path echoed as users": Case(
@@ -133,6 +139,7 @@ CASES = {
         lambda spec: {"message_template": _message('{"title": "{{ alert.title }}", "note": "other"}')},
         "message_template.value.literal",
     ),
+    # B7 and B9: forms the real API does not answer today (ApiBehaviour.OTHER_FORMS), still coped with.
     "B7 unset channel target answered empty": Case(
         "unset_channel_target_as_empty",
         route_spec,
@@ -149,6 +156,13 @@ CASES = {
             ]
         },
         "channel_config[0].slack_targets.binding.array_value[0].literal",
+    ),
+    "B9 owning_team_ids answered empty": Case(
+        "owning_team_ids_answered_empty",
+        route_spec,
+        lambda answer: answer.get("owning_team_ids") == [],
+        lambda spec: {"owning_team_ids": ["01EMUTEAMPLATFORM000000000"]},
+        "owning_team_ids",
     ),
     "B8 auto_relate_grouped_alerts filled": Case(
         None,
@@ -178,7 +192,22 @@ def _created(provider: AlertRouteProvider, spec: JsonDict) -> tuple[str, JsonDic
 
 
 def test_the_emulator_answers_like_the_real_api_unless_told_otherwise() -> None:
-    assert all(getattr(ApiBehaviour(), switch.name) for switch in fields(ApiBehaviour))
+    behaviour = ApiBehaviour()
+    switches = {switch.name for switch in fields(ApiBehaviour)}
+    assert switches >= ApiBehaviour.OTHER_FORMS
+    assert all(getattr(behaviour, name) for name in switches - ApiBehaviour.OTHER_FORMS)
+    assert not any(getattr(behaviour, name) for name in ApiBehaviour.OTHER_FORMS)
+
+
+def test_the_real_api_leaves_out_an_unset_channel_target_and_owning_team_ids(
+    provider: AlertRouteProvider, emulator: Emulator
+) -> None:
+    # incident.io's Terraform provider, tested against the real API, reads any ms_teams_targets
+    # present as a target and an owning_team_ids present (even []) as set (docs/api-behaviour.md B7, B9).
+    route_id, _, _ = _created(provider, route_spec())
+    answer = _answer(emulator, route_id)
+    assert "owning_team_ids" not in answer
+    assert [sorted(channel) for channel in answer["channel_config"]] == [["condition_groups", "slack_targets"]]
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=list(CASES))
@@ -186,6 +215,7 @@ def test_the_api_answers_this_way_and_it_is_not_a_change(
     case: Case, provider: AlertRouteProvider, emulator: Emulator
 ) -> None:
     spec = case.spec()
+    emulator.state.behaviour = case.behaviour()
     route_id, outs, inputs = _created(provider, spec)
     answer = _answer(emulator, route_id)
     assert case.answered(answer), "the emulator does not answer the way the real API does"
@@ -193,7 +223,7 @@ def test_the_api_answers_this_way_and_it_is_not_a_change(
         emulator.state.behaviour = ApiBehaviour(**{case.switch: False})
         plain = emulator.state.create_route(spec)
         assert not case.answered(_answer(emulator, plain.id)), f"{case.switch} is not what makes this answer"
-        emulator.state.behaviour = ApiBehaviour()
+        emulator.state.behaviour = case.behaviour()
         emulator.state.delete_route(plain.id)
 
     # After create, after refresh, and on the next run: no change, and the state says what was declared.
@@ -211,6 +241,7 @@ def test_a_real_change_to_the_same_field_is_reported(
     case: Case, provider: AlertRouteProvider, emulator: Emulator
 ) -> None:
     spec = (case.drift_spec or case.spec)()
+    emulator.state.behaviour = case.behaviour()
     route_id, outs, inputs = _created(provider, spec)
     emulator.state.edit_out_of_band(route_id, **case.drift(emulator.state.routes[route_id].payload))
 

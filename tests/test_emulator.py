@@ -124,3 +124,24 @@ def test_sources_carry_token_and_events_url(emulator: Emulator) -> None:
         "https://api.incident.io/v2/alert_events/alertmanager/01KHSNW67SZJ1KGWEMA9C0GPT7"
     )
     assert production.secret_token
+
+
+def test_a_claim_answers_200_as_the_sdk_and_terraform_clients_expect(emulator: Emulator) -> None:
+    route_id = _call(emulator, "POST", "/v2/alert_routes", route_spec()).json()["alert_route"]["id"]
+    claim = {"resource_type": "alert_route", "resource_id": route_id, "annotations": {"a": "b"}}
+
+    response = _call(emulator, "POST", "/v2/managed_resources", claim)
+
+    # The SDK's managed_resources_v2_create_managed_resource parses a body only for 200 (201 would
+    # be an unexpected status), and so does TF's generated client (JSON200).
+    assert response.status_code == 200
+    assert sdk.ManagedResourcesCreateManagedResourceResultV2.from_dict(response.json()).managed_resource.resource_id
+
+
+def test_the_command_line_chooses_the_org_mode() -> None:
+    from tests.emulator.__main__ import parser
+
+    assert parser().parse_args([]).org_mode == "migrated"
+    assert parser().parse_args(["--org-mode", "not-migrated"]).org_mode == "not-migrated"
+    with pytest.raises(SystemExit):
+        parser().parse_args(["--org-mode", "v3"])

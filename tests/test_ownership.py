@@ -11,6 +11,7 @@ import grpc
 import pytest
 
 from providers.alert_route_spec import from_live
+from providers.ownership import Declaration
 from providers.route_compare import same_spec
 from tests.conftest import engine_run, route_spec
 from tests.emulator import Emulator
@@ -134,3 +135,87 @@ def test_a_route_the_program_no_longer_declares_is_deleted_even_after_a_refresh(
         up.diff("production-warnings", route_id, state, inputs)
         up.delete("production-warnings", route_id, state)
     assert emulator.state.routes == {}
+
+
+@pytest.mark.parametrize("failed_runs", [1, 2, 3])
+def test_a_route_taken_over_by_a_new_key_survives_any_number_of_failed_runs(
+    emulator: Emulator, failed_runs: int
+) -> None:
+    route_id, old_state, _ = _created(emulator, "production-warnings", route_spec())
+    inputs: JsonDict = {}
+    for _ in range(failed_runs):  # each takes the route over under the new key, or keeps it, and stops
+        with engine_run(emulator) as failed_up:
+            inputs, failures = failed_up.check("warnings", without_provider(inputs), {"spec": route_spec()})
+            assert failures == [] and without_provider(inputs)["adopt_id"] == route_id, "recorded in the inputs"
+            if not emulator.state.managed_resources:
+                failed_up.create("warnings", without_provider(inputs))
+
+    with engine_run(emulator) as next_up:
+        next_up.check("warnings", without_provider(inputs), {"spec": route_spec()})
+        next_up.delete("production-warnings", route_id, old_state)
+
+    assert list(emulator.state.routes) == [route_id]
+    assert emulator.state.count("DELETE") == 0
+
+
+PRODUCTION = Declaration("stack 'production' (Pulumi.production.yaml)", "Production Warnings")
+
+
+def test_a_dropped_route_another_stack_declares_by_name_is_handed_over(emulator: Emulator) -> None:
+    route_id, state, _ = _created(emulator, "production-warnings", route_spec())
+    with engine_run(emulator) as up:
+        up.declare_elsewhere(PRODUCTION)
+        up.delete("production-warnings", route_id, state)
+    assert list(emulator.state.routes) == [route_id] and emulator.state.count("DELETE") == 0
+
+
+def test_a_dropped_route_another_stack_pins_by_id_is_handed_over_whatever_its_name(emulator: Emulator) -> None:
+    route_id, state, _ = _created(emulator, "production-warnings", route_spec())
+    with engine_run(emulator) as up:
+        up.declare_elsewhere(Declaration(PRODUCTION.owner, "Renamed there", route_id))
+        up.delete("production-warnings", route_id, state)
+    assert list(emulator.state.routes) == [route_id]
+
+
+def test_a_dropped_route_is_deleted_when_the_other_stack_pins_another_route_of_its_name(emulator: Emulator) -> None:
+    route_id, state, _ = _created(emulator, "production-warnings", route_spec())
+    theirs = emulator.state.create_route(route_spec())
+    with engine_run(emulator) as up:
+        up.declare_elsewhere(Declaration(PRODUCTION.owner, PRODUCTION.name, theirs.id))
+        up.delete("production-warnings", route_id, state)
+    assert list(emulator.state.routes) == [theirs.id]
+
+
+def test_a_dropped_route_whose_name_two_live_routes_carry_is_neither_deleted_nor_handed_over(
+    emulator: Emulator,
+) -> None:
+    route_id, state, _ = _created(emulator, "production-warnings", route_spec())
+    copy = emulator.state.create_route(route_spec(enabled=False))
+    with engine_run(emulator) as up:
+        up.declare_elsewhere(PRODUCTION)
+        with pytest.raises(grpc.RpcError) as raised:
+            up.delete("production-warnings", route_id, state)
+    message = raised.value.details() or ""
+    assert f"2 live alert routes are named 'Production Warnings': {route_id}, {copy.id}" in message
+    assert "differs from it in enabled" in message and "Set `id:` in stack 'production'" in message
+    assert set(emulator.state.routes) == {route_id, copy.id}
+
+
+def test_a_route_another_stack_declares_is_never_adopted(emulator: Emulator) -> None:
+    theirs = emulator.state.create_route(route_spec())
+    with engine_run(emulator) as preview:
+        preview.declare_elsewhere(Declaration(PRODUCTION.owner, "Warnings", theirs.id))
+        _, failures = preview.check("production-warnings", {}, {"spec": route_spec()})
+    (failure,) = failures
+    assert f"is declared by {PRODUCTION.owner}" in failure.reason and theirs.id in failure.reason
+    assert emulator.state.count("POST") == 0
+
+
+def test_an_error_raised_on_purpose_reaches_the_engine_without_a_traceback(emulator: Emulator) -> None:
+    route_id, state, inputs = _created(emulator, "production-warnings", route_spec())
+    emulator.state.edit_out_of_band(route_id, enabled=False)
+    with engine_run(emulator) as up, pytest.raises(grpc.RpcError) as raised:
+        up.update("production-warnings", route_id, state, {**inputs, "spec": route_spec(name="Warnings")})
+    message = raised.value.details() or ""
+    assert message.startswith("providers.incident_io.ConcurrentEditError: alert route 'Warnings' (live name")
+    assert "Traceback" not in message and "File " not in message

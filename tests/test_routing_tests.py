@@ -114,7 +114,9 @@ def test_the_stack_files_pass_their_routing_tests_without_a_coverage_warning_and
     with caplog.at_level(logging.WARNING):
         run = run_stack(stack, _config(stack, emulator))
     assert _coverage_warnings(caplog) == []
-    rows = {(row["source"], tuple(sorted(row["attributes"].items()))): row for row in run.outputs["routingMatrix"]}
+    rows = {
+        (row["source"], tuple(sorted(row["attributes"].items()))): row for row in run.outputs["routingMatrix"].values()
+    }
     for alert, (routes, targets) in RUNBOOK_TABLE[stack].items():
         pages, slack = targets if targets is not NOWHERE else ((), ())
         assert (rows[alert]["routes"], rows[alert]["pages"], rows[alert]["slack"]) == (
@@ -127,7 +129,7 @@ def test_the_stack_files_pass_their_routing_tests_without_a_coverage_warning_and
 def test_the_matrix_has_a_row_per_derived_and_tested_alert_in_the_stacks_names(emulator: Emulator) -> None:
     config = _config("production", emulator)
     run = run_stack("production", config)
-    rows = run.outputs["routingMatrix"]
+    rows = list(run.outputs["routingMatrix"].values())
     assert all(set(row) == {"source", "attributes", "routes", "pages", "slack"} for row in rows)  # settled: no doubts
     derived = {
         ("alertmanager", (("severity", "critical"),)),
@@ -143,6 +145,9 @@ def test_the_matrix_has_a_row_per_derived_and_tested_alert_in_the_stacks_names(e
     ) == 1  # once, though both derived and tested
     assert {(row["source"], tuple(sorted(row["attributes"].items()))) for row in rows} == derived | tested
     assert len(rows) == len(derived | tested)
+    # Each row under the alert as route-test.sh takes it, so a preview's output diff names alerts, not positions.
+    assert run.outputs["routingMatrix"]["source=alertmanager severity=critical"]["routes"] == ["Production Alerts"]
+    assert run.outputs["routingMatrix"]["source=planetscale"]["routes"] == []
     # Derivation reads the conditions alone: the same without a single test.
     raw = {key.removeprefix(f"{PROJECT}:"): value for key, value in config.items()}
     assert {(alert.source, alert.attributes) for alert in derived_alerts(symbolic_routes(raw))} == derived
@@ -287,7 +292,7 @@ def test_a_test_passes_only_if_it_holds_under_every_reading(
     config[TESTS][0]["expect"] = expect
     if failure is None:
         run = run_stack("production", config)
-        (row,) = [row for row in run.outputs["routingMatrix"] if row["attributes"] == {"severity": "critical"}]
+        (row,) = [row for row in run.outputs["routingMatrix"].values() if row["attributes"] == {"severity": "critical"}]
         assert row["routes"] == ["Maybe Critical", "Production Alerts"]
         assert row["doubts"] == [
             "Maybe Critical: alert_sources[0] (alertmanager): severity contains_one_of ['CRITICAL'] holds for "
@@ -385,7 +390,9 @@ def test_an_array_attribute_is_given_as_a_list(emulator: Emulator) -> None:
     alert = {"source": "alertmanager", "attributes": {"severity": ["info", "critical"]}}
     tests = [{"alert": alert, "expect": {"routes": ["Production Alerts"]}}]
     run = run_stack("production", _config("production", emulator, routingTests=tests))
-    (row,) = [row for row in run.outputs["routingMatrix"] if row["attributes"] == {"severity": ["info", "critical"]}]
+    (row,) = [
+        row for row in run.outputs["routingMatrix"].values() if row["attributes"] == {"severity": ["info", "critical"]}
+    ]
     assert row["routes"] == ["Production Alerts"]
 
     tests[0]["expect"] = {"routes": []}
@@ -411,5 +418,5 @@ def test_a_doubt_about_opening_an_incident_does_not_fail_what_a_test_says_of_pag
         "incident_config": {"enabled": True, "condition_groups": [{"conditions": [unknown]}]}
     }
     run = run_stack("production", config)
-    critical = [row for row in run.outputs["routingMatrix"] if row["attributes"] == {"severity": "critical"}]
+    critical = [row for row in run.outputs["routingMatrix"].values() if row["attributes"] == {"severity": "critical"}]
     assert critical and critical[0]["pages"] == ["engineering_on_call"] and critical[0]["slack"] == ["alerts"]

@@ -25,6 +25,9 @@ FAULT_HELP = (
 )
 
 
+ORG_MODES = ("migrated", "not-migrated")
+
+
 def fault(text: str) -> Fault:
     parts = text.split(":", 3)
     if len(parts) < 3:
@@ -90,6 +93,20 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--rate-limit", type=rate_limit, metavar="N/SECONDS", help="e.g. 1200/60, the real API's")
     parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS", help="wait before each answer")
     parser.add_argument(
+        "--org-mode",
+        choices=ORG_MODES,
+        default="migrated",
+        help="migrated (default): the org is on incident.io's new alert grouping engine, and /v3/alert_routes "
+        "serves the same routes as /v2 in the v3 shapes; not-migrated: every /v3/alert_routes call answers 403 "
+        'api_not_yet_available, as for an org that has not moved yet (docs/api-behaviour.md, "Org modes")',
+    )
+    parser.add_argument(
+        "--v2-write-keeps-v3-settings",
+        action="store_true",
+        help="a v2 PUT keeps the route's v3-only settings (grouping window type, summary messages) instead of "
+        "losing them, the default (docs/api-behaviour.md, B13)",
+    )
+    parser.add_argument(
         "--sdk-shape-only",
         action="store_true",
         help="answer in the SDK's shapes only, without the real API's echoes, defaults, aliases and reordering",
@@ -101,6 +118,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     behaviour = ApiBehaviour.sdk_shape_only() if args.sdk_shape_only else ApiBehaviour()
+    if args.v2_write_keeps_v3_settings:
+        behaviour.v2_write_drops_v3_only_settings = False
     try:
         emulator = Emulator(
             api_key=args.api_key,
@@ -109,6 +128,7 @@ def main(argv: list[str]) -> int:
             behaviour=behaviour,
             latency=args.latency,
             rate_limit=args.rate_limit,
+            org_migrated=args.org_mode == "migrated",
         )
     except OSError as error:
         print(
@@ -124,8 +144,9 @@ def main(argv: list[str]) -> int:
     for injected in args.fault:
         emulator.inject(injected)
     print(
-        f"incident.io emulator on {emulator.url} (API key: {args.api_key}). It runs until Ctrl-C: run the "
-        "commands in another terminal, or start it in the background with `&` and stop it with `kill %1`.",
+        f"incident.io emulator on {emulator.url} (API key: {args.api_key}; org {args.org_mode}). It runs until "
+        "Ctrl-C: run the commands in another terminal, or start it in the background with `&` and stop it "
+        "with `kill %1`.",
         flush=True,
     )
     try:

@@ -1,9 +1,12 @@
 """How the real incident.io API treats an alert route beyond what the SDK's models show.
 
 Each switch is one behaviour of docs/api-behaviour.md (its id in brackets), with its source there.
-All are on by default, so the emulator answers the way the real API does; a test turns one off
-only to show what it changes. Where a source left the exact form open, the emulator takes the
-form that is harder on a client.
+Every switch but the `OTHER_FORMS` is on by default, so the emulator answers the way the real API
+does; a test turns one off only to show what it changes. The `OTHER_FORMS` are answers that the
+real API gives only some orgs, or gave once: reported by an older issue although incident.io's own
+Terraform provider, tested against the API, could not accept them today (B7, B9), or behind a
+feature flag still rolling out (B14). Off by default, on to show the provider copes with them.
+Where a source left the exact form open, the emulator takes the form that is harder on a client.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import copy
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, ClassVar
 
 JsonDict = dict[str, Any]
 
@@ -45,11 +48,24 @@ class ApiBehaviour:
     operation_aliases_stored: bool = True  # [B4]
     set_like_lists_reordered: bool = True  # [B5]
     json_literals_reencoded: bool = True  # [B6]
-    unset_channel_target_as_empty: bool = True  # [B7]
+    # Other forms, off by default (OTHER_FORMS): the real API leaves these keys out...
+    unset_channel_target_as_empty: bool = False  # [B7]
+    owning_team_ids_answered_empty: bool = False  # [B9]
+    # ...and answers and accepts when_alert_joins_group only on a grouping route, until an org has
+    # `feature-alert-grouping-for-teams` (TF PR #590).
+    when_alert_joins_group_on_every_route: bool = False  # [B14]
+    # A v2 PUT of a route carries none of its v3-only settings (grouping window type, summary
+    # messages); the real API's treatment is not documented, so they are lost ([B13]).
+    v2_write_drops_v3_only_settings: bool = True  # [B13]
+
+    OTHER_FORMS: ClassVar[frozenset[str]] = frozenset(
+        {"unset_channel_target_as_empty", "owning_team_ids_answered_empty", "when_alert_joins_group_on_every_route"}
+    )
 
     @classmethod
     def sdk_shape_only(cls) -> ApiBehaviour:
-        """Every behaviour off: answers that only the SDK's models shape."""
+        """Every behaviour off: answers that only the SDK's models shape (a v2 write still has no
+        field for the v3-only settings, but the route keeps them)."""
         return cls(**{field.name: False for field in fields(cls)})
 
 
@@ -122,6 +138,8 @@ def answered(payload: JsonDict, behaviour: ApiBehaviour) -> JsonDict:
             binding.setdefault("binding", {"array_value": []})
     if behaviour.severity_default_filled:
         template.setdefault("severity", {"merge_strategy": "first-wins"})
+    if behaviour.owning_team_ids_answered_empty:
+        result.setdefault("owning_team_ids", [])
     if behaviour.unset_channel_target_as_empty:
         for channel in result.get("channel_config") or []:
             for kind in ("slack_targets", "ms_teams_targets"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,9 +65,13 @@ def list_routes(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
 
 
 def _engine_checked(state: EmulatorState, payload: JsonDict) -> JsonDict:
-    for field, message in state.payload_errors(payload):
-        raise ApiError(422, "validation_error", f"{field}: {message}", field=field, code="invalid_value")
+    _refuse_first(state.payload_errors(payload))
     return payload
+
+
+def _refuse_first(errors: Iterator[tuple[str, str]]) -> None:
+    for field, message in errors:
+        raise ApiError(422, "validation_error", f"{field}: {message}", field=field, code="invalid_value")
 
 
 def create_route(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
@@ -87,6 +91,44 @@ def update_route(state: EmulatorState, request: Request) -> tuple[int, JsonDict]
 
 
 def delete_route(state: EmulatorState, request: Request) -> tuple[int, None]:
+    state.delete_route(request.params["id"])
+    return 204, None
+
+
+# /v3/alert_routes: the same routes in the v3 shapes, for an org on the new grouping engine only.
+def list_routes_v3(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
+    state.require_v3()
+    slim = [{key: route[key] for key in ("id", "name", "enabled")} for route in state.listed_routes()]
+    return 200, checked(sdk.AlertRoutesListResultV3, _page(request, slim, "alert_routes"))
+
+
+def _v3_payload(state: EmulatorState, model: type, body: Any) -> JsonDict:
+    payload = _validated(model, body)
+    _refuse_first(state.payload_errors_v3(payload))
+    return payload
+
+
+def create_route_v3(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
+    state.require_v3()
+    route = state.create_route_v3(_v3_payload(state, sdk.AlertRoutesCreatePayloadV3, request.body))
+    return 201, checked(sdk.AlertRoutesCreateResultV3, {"alert_route": state.render_route(route, v3=True)})
+
+
+def show_route_v3(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
+    state.require_v3()
+    route = state.get_route(request.params["id"])
+    return 200, checked(sdk.AlertRoutesShowResultV3, {"alert_route": state.render_route(route, v3=True)})
+
+
+def update_route_v3(state: EmulatorState, request: Request) -> tuple[int, JsonDict]:
+    state.require_v3()
+    payload = _v3_payload(state, sdk.AlertRoutesUpdatePayloadV3, request.body)
+    route = state.update_route_v3(request.params["id"], payload)
+    return 200, checked(sdk.AlertRoutesUpdateResultV3, {"alert_route": state.render_route(route, v3=True)})
+
+
+def delete_route_v3(state: EmulatorState, request: Request) -> tuple[int, None]:
+    state.require_v3()
     state.delete_route(request.params["id"])
     return 204, None
 
@@ -120,7 +162,16 @@ def create_managed_resource(state: EmulatorState, request: Request) -> tuple[int
     if payload["resource_type"] == "alert_route":
         state.get_route(payload["resource_id"])
     record = state.claim(payload["resource_type"], payload["resource_id"], payload["annotations"])
-    return 201, checked(sdk.ManagedResourcesCreateManagedResourceResultV2, {"managed_resource": record})
+    # 200, not 201: the only success status of the SDK's managed_resources_v2_create_managed_resource
+    # and of TF's generated client (ManagedResourcesV2CreateManagedResourceResponse.JSON200).
+    return 200, checked(sdk.ManagedResourcesCreateManagedResourceResultV2, {"managed_resource": record})
+
+
+def rotate_source_token(state: EmulatorState, request: Request) -> tuple[int, None]:
+    """The emulator's own endpoint, not incident.io's: what "rotate token" in the dashboard does, for the
+    sandbox's `dashboard rotate-token` (the public API has no call for it). Under /_emulator/, never a real path."""
+    state.rotate_source_token(request.params["id"])
+    return 204, None
 
 
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
@@ -129,12 +180,18 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(r"/v2/alert_routes/(?P<id>[^/]+)"), show_route),
     ("PUT", re.compile(r"/v2/alert_routes/(?P<id>[^/]+)"), update_route),
     ("DELETE", re.compile(r"/v2/alert_routes/(?P<id>[^/]+)"), delete_route),
+    ("GET", re.compile(r"/v3/alert_routes"), list_routes_v3),
+    ("POST", re.compile(r"/v3/alert_routes"), create_route_v3),
+    ("GET", re.compile(r"/v3/alert_routes/(?P<id>[^/]+)"), show_route_v3),
+    ("PUT", re.compile(r"/v3/alert_routes/(?P<id>[^/]+)"), update_route_v3),
+    ("DELETE", re.compile(r"/v3/alert_routes/(?P<id>[^/]+)"), delete_route_v3),
     ("GET", re.compile(r"/v2/alert_sources"), list_sources),
     ("GET", re.compile(r"/v2/alert_sources/(?P<id>[^/]+)"), show_source),
     ("GET", re.compile(r"/v2/alert_attributes"), list_attributes),
     ("GET", re.compile(r"/v2/escalation_paths"), list_escalation_paths),
     ("GET", re.compile(r"/v1/identity"), identity),
     ("POST", re.compile(r"/v2/managed_resources"), create_managed_resource),
+    ("POST", re.compile(r"/_emulator/alert_sources/(?P<id>[^/]+)/rotate_token"), rotate_source_token),
 ]
 
 

@@ -15,6 +15,7 @@ import attrs
 import incident_io.models as sdk
 
 from tests.emulator.behaviour import ApiBehaviour, answered
+from tests.emulator.v3 import v3_view
 from tests.sdk_oracle import model_fields, shape_errors
 
 JsonDict = dict[str, Any]
@@ -28,10 +29,21 @@ def _humanize(text: str) -> str:
 # attribute names). Whatever is not in it is labelled with a humanised form of itself.
 Labels = Mapping[str, str]
 
+
 # A payload string that the answer spells as an object.
+def _subject(text: str, labels: Labels) -> JsonDict:
+    return {"label": labels.get(text) or _humanize(text), "reference": text}
+
+
+def _operation(text: str, labels: Labels) -> JsonDict:
+    return {"label": _humanize(text), "value": text}
+
+
 _FROM_STRING: dict[type, Callable[[str, Labels], JsonDict]] = {
-    sdk.ConditionSubjectV2: lambda text, labels: {"label": labels.get(text) or _humanize(text), "reference": text},
-    sdk.ConditionOperationV2: lambda text, labels: {"label": _humanize(text), "value": text},
+    sdk.ConditionSubjectV2: _subject,
+    sdk.ConditionOperationV2: _operation,
+    sdk.ConditionSubjectV3: _subject,
+    sdk.ConditionOperationV3: _operation,
 }
 
 
@@ -40,19 +52,31 @@ def _binding_label(data: JsonDict, labels: Labels) -> str:
     return labels.get(value) or value
 
 
-# Required in the answer, absent from the payload: what the server fills in.
+def _returns(data: JsonDict, labels: Labels) -> JsonDict:
+    return {"array": False, "type": "String"}
+
+
+def _reference_label(data: JsonDict, labels: Labels) -> str:
+    return _humanize(data.get("reference", ""))
+
+
+# Required in the answer, absent from the payload: what the server fills in. A v3 binding value
+# has no label (SDK EngineParamBindingValueV3).
 _FILLED: dict[tuple[type, str], Callable[[JsonDict, Labels], Any]] = {
     (sdk.EngineParamBindingValueV2, "label"): _binding_label,
-    (sdk.ExpressionV2, "returns"): lambda data, labels: {"array": False, "type": "String"},
-    (sdk.ExpressionOperationV2, "returns"): lambda data, labels: {"array": False, "type": "String"},
-    (sdk.ExpressionNavigateOptsV2, "reference_label"): lambda data, labels: _humanize(data.get("reference", "")),
-    (sdk.ExpressionConcatenateOptsV2, "reference_label"): lambda data, labels: _humanize(data.get("reference", "")),
+    (sdk.ExpressionV2, "returns"): _returns,
+    (sdk.ExpressionOperationV2, "returns"): _returns,
+    (sdk.ExpressionNavigateOptsV2, "reference_label"): _reference_label,
+    (sdk.ExpressionConcatenateOptsV2, "reference_label"): _reference_label,
     (sdk.AlertRouteIncidentConfigV2, "auto_relate_grouped_alerts"): lambda data, labels: False,
+    (sdk.ExpressionV3, "returns"): _returns,
+    (sdk.ExpressionOperationV3, "returns"): _returns,
+    (sdk.ExpressionNavigateOptsV3, "reference_label"): _reference_label,
+    (sdk.ExpressionConcatenateOptsV3, "reference_label"): _reference_label,
 }
 
 # Optional in the answer and echoed although nobody sent them.
 _ECHOED: dict[tuple[type, str], Callable[[], Any]] = {
-    (sdk.AlertRouteV2, "owning_team_ids"): list,
     (sdk.AlertRouteIncidentTemplateV2, "custom_fields"): list,
 }
 
@@ -97,9 +121,14 @@ def render_route(
     updated_at: str,
     labels: Labels,
     behaviour: ApiBehaviour,
+    v3: bool = False,
 ) -> JsonDict:
+    """The held route as the v2 API answers it, or with `v3` as the v3 API does (tests/emulator/v3.py)."""
     data = {**answered(payload, behaviour), "id": id_, "version": version, "created_at": created_at}
     data["updated_at"] = updated_at
+    if v3:
+        view = v3_view(data, escalation_mode_always=behaviour.when_alert_joins_group_on_every_route)
+        return checked(sdk.AlertRouteV3, _render(sdk.AlertRouteV3, view, labels))
     return checked(sdk.AlertRouteV2, _render(sdk.AlertRouteV2, data, labels))
 
 

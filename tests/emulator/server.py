@@ -7,7 +7,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -91,6 +91,8 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ApiError(400, "invalid_request_error", f"request body is not valid JSON: {exc}") from None
             request = Request(self.command, split.path, dict(parse_qsl(split.query)), body, params, api_key)
             status, answer = handler(state, request)
+            if self.command != "GET" and emulator.after_change is not None:
+                emulator.after_change()
         except ApiError as error:
             self._send(error.status, error_body(error, request_id))
             return
@@ -129,14 +131,17 @@ class Emulator:
         behaviour: ApiBehaviour | None = None,
         latency: float = 0.0,
         rate_limit: RateLimit | None = None,
+        org_migrated: bool = True,
     ) -> None:
-        self.state = EmulatorState(behaviour=behaviour or ApiBehaviour())
+        self.state = EmulatorState(behaviour=behaviour or ApiBehaviour(), org_migrated=org_migrated)
         self.state.add_api_key(api_key)
         self.faults = FaultPlan()
         self.verbose = verbose
         # Seconds before each answer: the real API answers in tens of milliseconds, loopback in one.
         self.latency = latency
         self.rate_limit = rate_limit
+        # Called after each request that changed the org (the sandbox saves the org to disk with it).
+        self.after_change: Callable[[], None] | None = None
         self._server = _Server(self, port)
         self._thread: threading.Thread | None = None
 
@@ -170,8 +175,11 @@ def running_emulator(
     behaviour: ApiBehaviour | None = None,
     latency: float = 0.0,
     rate_limit: RateLimit | None = None,
+    org_migrated: bool = True,
 ) -> Iterator[Emulator]:
-    emulator = Emulator(api_key=api_key, behaviour=behaviour, latency=latency, rate_limit=rate_limit).start()
+    emulator = Emulator(
+        api_key=api_key, behaviour=behaviour, latency=latency, rate_limit=rate_limit, org_migrated=org_migrated
+    ).start()
     try:
         yield emulator
     finally:
