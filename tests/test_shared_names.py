@@ -48,7 +48,7 @@ def _program_config(emulator: Emulator, change: Any = _shared_names) -> dict[str
 
 
 def _rows(outputs: dict[str, Any]) -> dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, Any]]:
-    return {(row["source"], tuple(sorted(row["attributes"].items()))): row for row in outputs["routingMatrix"]}
+    return {(row["source"], tuple(sorted(row["attributes"].items()))): row for row in outputs["routingMatrix"].values()}
 
 
 def test_the_program_judges_and_shows_each_route_in_the_names_its_declaration_uses(
