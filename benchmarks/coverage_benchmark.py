@@ -22,11 +22,11 @@ from typing import Any
 
 import yaml
 
-from benchmarks.engine_benchmark import SOURCES, generated_routes
 from benchmarks.provider_benchmark import _table
 from components.routing_tests import StackRoutes, symbolic_routes, verify
 from components.settings import RoutingCoverage
 from providers.route_evaluation import Alert, Evaluation, IndexedRoutes, evaluate
+from tests.e2e.harness import GENERATED_ROUTE_SOURCES, generated_routes
 from tests.stack_harness import PROJECT, ROOT
 
 
@@ -47,7 +47,7 @@ def config_of(count: int) -> dict[str, Any]:
     """Production's names with `count` generated routes, as the engine benchmark configures its stack."""
     document = yaml.safe_load((ROOT / "Pulumi.production.yaml").read_text())
     config = {key.removeprefix(f"{PROJECT}:"): value for key, value in document["config"].items()}
-    config["alertSources"] = {key: config["alertSources"][key] for key in SOURCES}
+    config["alertSources"] = {key: config["alertSources"][key] for key in GENERATED_ROUTE_SOURCES}
     config["routes"] = generated_routes(count)
     config.pop("routingTests", None)
     return config

@@ -42,11 +42,19 @@ from typing import Any
 
 import yaml
 
-from benchmarks.engine_benchmark import SOURCES, SOURCES_BASE_URL, generated_routes
+from benchmarks.engine_benchmark import SOURCES_BASE_URL
 from benchmarks.provider_benchmark import _table
 from tests.conftest import CANARY_API_KEY, CANARY_TOKEN_PREFIX
 from tests.e2e import harness
-from tests.e2e.harness import STAND_INS, Workspace, pulumi_cli_dir
+from tests.e2e.harness import (
+    GENERATED_ROUTE_SOURCES,
+    LANGUAGE_HOST,
+    STAND_INS,
+    Workspace,
+    generated_routes,
+    has_real_language_host,
+    pulumi_cli_dir,
+)
 from tests.emulator import running_emulator
 from tests.emulator.seed import seed_directory
 
@@ -131,23 +139,12 @@ runpy.run_module("pulumi.dynamic", run_name="__main__", alter_sys=True)
 SKIP_CHECKPOINTS = {"PULUMI_SKIP_CHECKPOINTS": "true", "PULUMI_EXPERIMENTAL": "true"}
 
 
-@dataclass
-class BenchmarkWorkspace(Workspace):
-    """A workspace whose commands get `extra` in their environment (the harness passes no PULUMI_* of its own)."""
-
-    extra: dict[str, str] = field(default_factory=dict)
-
-    def environment(self) -> dict[str, str]:
-        return {**super().environment(), **self.extra}
-
-
 def timing_host_dir(root: Path) -> Path:
-    """The stand-ins (linked) and the timing dynamic provider host, to put first on PATH."""
+    """What the timed commands put first on PATH: the stand-in language host, which logs each program's time
+    and CPU (the real one logs nothing), and the timing dynamic provider host."""
     directory = root / "timing-host"
     directory.mkdir()
-    for launcher in STAND_INS.iterdir():
-        if launcher.name.startswith("pulumi-"):
-            (directory / launcher.name).symlink_to(launcher)
+    (directory / LANGUAGE_HOST).symlink_to(STAND_INS / LANGUAGE_HOST)
     host = directory / "pulumi-resource-pulumi-python"
     host.write_text(TIMING_HOST.format(env=TIMINGS_ENV))
     host.chmod(0o755)
@@ -171,7 +168,7 @@ def configure(workspace: Workspace, routes: int, *, in_routes_file: bool) -> Non
     generated = generated_routes(routes)
 
     def edit(config: dict[str, Any]) -> None:
-        config["alertSources"] = {key: config["alertSources"][key] for key in SOURCES}
+        config["alertSources"] = {key: config["alertSources"][key] for key in GENERATED_ROUTE_SOURCES}
         for key in ("routes", "routingTests", "routingCoverage"):
             config.pop(key, None)
         if not in_routes_file:
@@ -253,6 +250,7 @@ COMMANDS = {
 
 @dataclass
 class Cliff:
+    host: str  # which language host ran the program
     routes: int
     config_bytes: int
     returncode: int
@@ -284,7 +282,7 @@ def measure_size(
     with running_emulator(api_key=CANARY_API_KEY, latency=latency) as emulator:
         seed_directory(emulator.state, base_url=SOURCES_BASE_URL, token_prefix=CANARY_TOKEN_PREFIX)
         copied = template.copy_to(root / f"routes-{count}", emulator)
-        workspace = BenchmarkWorkspace(copied.root, copied.cli_dir, emulator, stand_ins=host, extra=extra)
+        workspace = Workspace(copied.root, copied.cli_dir, emulator, path_first=host, extra_env=extra)
         configure(workspace, count, in_routes_file=True)
         log(f"{count} routes: pulumi up from an empty org")
         rows[("up", count)] = Row("up", count, [timed(workspace, timings, *COMMANDS["up"])])
@@ -345,6 +343,7 @@ def measure(
                 run = old_layout.pulumi("preview", stack=STACK, expect=None)
                 said = [line.strip() for line in run.output.splitlines() if "argument list too long" in line.lower()]
                 cliff = Cliff(
+                    "the real language host" if has_real_language_host(cli_dir) else "the stand-in language host",
                     cliff_routes,
                     config_bytes(old_layout.stack_file(STACK)),
                     run.returncode,
@@ -448,7 +447,7 @@ def report(results: Results, latency_ms: float, repeat: int) -> str:
         out += [
             "",
             f"With {cliff.routes} routes in the stack file ({cliff.config_bytes:,} B of config), `pulumi preview` "
-            f"exits {cliff.returncode}: `{cliff.message}`",
+            f"({cliff.host}) exits {cliff.returncode}: `{cliff.message}`",
         ]
     return "\n".join(out)
 

@@ -529,6 +529,12 @@ def _reference_problems(raw: dict[str, Any], locate: Locate = _nowhere) -> list[
             )
         )
     keys = [route.get("key") or resource_key(route["name"]) for route in routes]
+    for index, key in enumerate(keys):
+        if not key:
+            problems.append(
+                f"{where('routes', index)}: its name has no letter or digit to make its resource key from; give it "
+                "a `key` (lower-case letters, digits and -)"
+            )
     for duplicate, index in repeated(keys):
         problems.append(
             where.at(

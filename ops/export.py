@@ -1,11 +1,13 @@
 """export-incident-io.sh: the live alert routes as stack-config route declarations.
 
 Each route is written in the stack file's high-level form (sources, conditions, escalation, Slack)
-as far as that form reproduces it, with `raw` holding exactly what it cannot express, and with the
-route's `id` so that the next `pulumi up` adopts it instead of creating a copy. incident.io things
-are named the way the stack files name them: alert sources, alert attributes and escalation paths
-by name (by id where a name is not unique), Slack channels by id. Every exported route is checked
-before it is written: resolved and compiled back the way the stack does it, it must be the live route.
+as far as that form reproduces it, with `raw` holding exactly what it cannot express (ops/route_fit.py),
+and with the route's `id` so that the next `pulumi up` adopts it instead of creating a copy.
+incident.io things are named the way the stack files name them: alert sources, alert attributes and
+escalation paths by name (by id where a name is not unique), Slack channels by id; where the stack
+file declares the route, by the names its declaration uses. Every exported route is checked before it
+is written: resolved and compiled back the way the stack does it, it must be the live route. A route
+that cannot be exported is named with the reason, and the others are exported all the same.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import copy
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,23 +25,23 @@ from typing import Any
 import yaml
 
 from components.names import ATTRIBUTE_SUBJECT, NameResolutionError, match_one, resolve
-from components.route_compiler import compile_route, deep_merge
+from components.route_compiler import compile_route
 from components.settings import (
     PLACEHOLDER,
     Lookup,
-    Reference,
-    RouteVocabulary,
     name_tables,
     resource_key,
     route_config_problems,
     route_declarations,
 )
+from ops import route_fit, stack_match
 from ops import stack_file as stack_file_yaml
-from ops.cli import EXIT_OK, InputError, OperationError, Progress, command_parser, connect, run
-from providers.alert_route_spec import declared_operation, from_live, normalize, validation_errors
+from ops.cli import EXIT_FAILED, EXIT_OK, InputError, OperationError, Progress, command_parser, connect, run
+from ops.stack_match import Matching, StateIds, declaration_keys, read_state_ids, renamed_in_tests
+from providers.alert_route_spec import from_live, normalize, validation_errors
 from providers.api import IncidentIoApi, JsonDict
 from providers.directory import Directory, fetch_directory
-from providers.route_compare import same_spec, without_defaults
+from providers.route_compare import changed_fields
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 # The stack's own config keys (ROUTE_CONFIG_KEYS) and the order they are written in.
@@ -49,6 +51,9 @@ TABLES = {
     "escalationPaths": "escalation",
     "slackChannels": "slack",
 }
+# What an explicit `key` may be (components/settings.py, ROUTE_SCHEMA).
+_EXPLICIT_KEY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_ROUTE_FIELD_ORDER = ("name", "id", "key", "previousKeys", "enabled", "sources", "when", "escalation", "slack", "raw")
 
 
 def project_name() -> str:
@@ -79,7 +84,12 @@ class Names:
     # of the stack file that use them now name what the export found.
     repointed: list[str] = field(default_factory=list)
 
-    def name(self, value: str, label: str, entry: Any) -> str:
+    def name(self, value: str, label: str, entry: Any, prefer: Iterable[str] = ()) -> str:
+        """The name of `value`: of the names the table has for it, one in `prefer` (the names the route's
+        declaration uses) first; else a new one."""
+        for key in prefer:
+            if key in self.table and self.value_of(self.table[key]) == value:
+                return key
         for key, existing in self.table.items():
             if self.value_of(existing) == value:
                 return key
@@ -113,153 +123,17 @@ def _labels(live: Any, labels: dict[str, str]) -> dict[str, str]:
     return labels
 
 
-def _conditions(groups: Any, types: dict[str, str]) -> list[JsonDict] | None:
-    """Condition groups as high-level conditions (subjects not named yet), or None if they do not fit."""
-    if not groups:
-        return []
-    if not isinstance(groups, list) or len(groups) != 1:
-        return None
-    conditions: list[JsonDict] = []
-    for condition in groups[0].get("conditions") or []:
-        subject, operation = condition.get("subject"), condition.get("operation")
-        bindings = condition.get("param_bindings") or []
-        if not isinstance(subject, str) or not isinstance(operation, str):
-            return None
-        item: JsonDict = {"reference": subject, "operation": declared_operation(operation, types.get(subject, ""))}
-        if bindings:
-            literals = (
-                bindings[0].get("array_value") if len(bindings) == 1 and set(bindings[0]) == {"array_value"} else None
-            )
-            if not literals or any(set(value) != {"literal"} for value in literals):
-                return None
-            item["values"] = [value["literal"] for value in literals]
-        conditions.append(item)
-    return conditions
+@dataclass(frozen=True)
+class NotExported:
+    """A live route the export could not write, and why; `source_ids` are the alert sources it lists."""
 
+    name: str
+    id: str
+    why: str
+    source_ids: tuple[str, ...] = ()
 
-def _single_literal(binding: Any) -> str | None:
-    values = binding.get("array_value") if isinstance(binding, dict) and set(binding) == {"array_value"} else None
-    if isinstance(values, list) and len(values) == 1 and set(values[0]) == {"literal"}:
-        return str(values[0]["literal"])
-    return None
-
-
-def _guess(payload: JsonDict, types: dict[str, str]) -> JsonDict:
-    """A high-level declaration with incident.io values where the config has names (named later)."""
-    decl: JsonDict = {"name": payload["name"]}
-    if payload.get("enabled") is False:
-        decl["enabled"] = False
-    decl["sources"] = [
-        {"source": match["alert_source_id"], "when": _conditions(match.get("condition_groups"), types)}
-        for match in payload.get("alert_sources") or []
-    ]
-    decl["when"] = _conditions(payload.get("condition_groups"), types)
-    targets = (payload.get("escalation_config") or {}).get("escalation_targets") or []
-    if len(targets) == 1 and set(targets[0]) == {"escalation_paths"}:
-        decl["escalation"] = _single_literal(targets[0]["escalation_paths"])
-    channels = payload.get("channel_config") or []
-    if len(channels) == 1 and not channels[0].get("condition_groups"):
-        decl["slack"] = _single_literal((channels[0].get("slack_targets") or {}).get("binding"))
-    return decl
-
-
-def _identity_vocabulary(decl: JsonDict, types: dict[str, str]) -> RouteVocabulary:
-    """Names equal to values, so a guessed declaration compiles before anything is named."""
-    subjects = [
-        condition["reference"]
-        for conditions in [decl.get("when") or [], *[match.get("when") or [] for match in decl["sources"]]]
-        for condition in conditions
-    ]
-    return RouteVocabulary(
-        references={subject: Reference(subject, types.get(subject, "")) for subject in subjects},
-        escalation_paths={decl["escalation"]: decl["escalation"]} if decl.get("escalation") else {},
-        slack_channels={decl["slack"]: decl["slack"]} if decl.get("slack") else {},
-    )
-
-
-def _compile_guess(decl: JsonDict, types: dict[str, str]) -> JsonDict:
-    (route,) = route_declarations({"routes": [_without_nones(decl)]})
-    sources = {match["source"]: match["source"] for match in decl["sources"]}
-    return compile_route(route, _identity_vocabulary(decl, types), sources)
-
-
-def _without_nones(decl: JsonDict) -> JsonDict:
-    cleaned = {key: value for key, value in decl.items() if value is not None and value != []}
-    cleaned["sources"] = [
-        {key: value for key, value in match.items() if value is not None and value != []} for match in decl["sources"]
-    ]
-    return cleaned
-
-
-_ROUTE_FIELD_ORDER = ("name", "id", "key", "previousKeys", "enabled", "sources", "when", "escalation", "slack", "raw")
-# High-level field -> the payload field it compiles to. A guess is kept only when it reproduces that
-# field exactly; otherwise the field is left to `raw`, so the high-level form never says one thing
-# while `raw` says another.
-_COMPILES_TO = {"when": "condition_groups", "escalation": "escalation_config", "slack": "channel_config"}
-
-
-def _fitted(payload: JsonDict, types: dict[str, str]) -> JsonDict:
-    decl = _guess(payload, types)
-    compiled = _compile_guess(decl, types)
-    if not same_spec({"alert_sources": compiled["alert_sources"]}, {"alert_sources": payload.get("alert_sources")}):
-        for match in decl["sources"]:
-            match["when"] = None
-    for high_level, payload_field in _COMPILES_TO.items():
-        if decl.get(high_level) is None:
-            continue
-        if high_level == "escalation":
-            wanted = (payload.get(payload_field) or {}).get("escalation_targets")
-            got = compiled[payload_field].get("escalation_targets")
-        else:
-            wanted, got = payload.get(payload_field), compiled[payload_field]
-        if not same_spec({payload_field: got}, {payload_field: wanted}):
-            decl[high_level] = None
-    return decl
-
-
-def _override(base: JsonDict, target: JsonDict) -> JsonDict:
-    """What `raw` must say so that deep_merge(base, raw) has target's values."""
-    raw: JsonDict = {}
-    for key, wanted in target.items():
-        have = base.get(key)
-        if isinstance(wanted, dict) and isinstance(have, dict):
-            nested = _override(have, wanted)
-            if nested:
-                raw[key] = nested
-        elif normalize(have) != normalize(wanted):
-            raw[key] = copy.deepcopy(wanted)
-    return raw
-
-
-def _without(raw: JsonDict, path: tuple[str, ...]) -> JsonDict:
-    trimmed = copy.deepcopy(raw)
-    node = trimmed
-    for key in path[:-1]:
-        node = node[key]
-    del node[path[-1]]
-    if len(path) > 1 and not node:
-        return _without(trimmed, path[:-1])
-    return trimmed
-
-
-def _minimal_raw(compiled: JsonDict, payload: JsonDict) -> JsonDict:
-    """The override, less every entry that makes no difference (API defaults, empty values)."""
-    raw = _override(compiled, without_defaults(payload))
-
-    def prune(path: tuple[str, ...]) -> None:
-        nonlocal raw
-        node = raw
-        for key in path:
-            node = node[key]
-        for key in sorted(node):
-            trial = _without(raw, (*path, key))
-            if same_spec(deep_merge(compiled, trial), payload):
-                raw = trial
-            elif isinstance(node[key], dict):
-                prune((*path, key))
-
-    prune(())
-    return raw
+    def describe(self) -> str:
+        return f"route {self.name!r} ({self.id}) was not exported: {self.why}"
 
 
 @dataclass
@@ -274,6 +148,13 @@ class Export:
     replaced: int = 0
     kept: int = 0
     whole_stack: bool = False
+    # Live routes that could not be exported (each named with why), and the declarations of those that were.
+    failed: list[NotExported] = field(default_factory=list)
+    live_routes: list[JsonDict] = field(default_factory=list)
+
+
+class _NotExportableError(Exception):
+    """Why one route cannot be exported; the others go on."""
 
 
 class _Namer:
@@ -291,6 +172,17 @@ class _Namer:
         self.tables["slackChannels"].value_of = lambda entry: entry.get("id") if isinstance(entry, dict) else entry
         # Ids the live routes use that the org's lists do not have: (config key, name, what) for each.
         self.unresolved: list[tuple[str, str, str]] = []
+
+    def checkpoint(self) -> Any:
+        """Everything naming a route may change, to be put back if that route is not exported after all."""
+        tables = {key: (names.table, names.filled, names.repointed) for key, names in self.tables.items()}
+        return copy.deepcopy((tables, self.unresolved))
+
+    def restore(self, saved: Any) -> None:
+        tables, unresolved = copy.deepcopy(saved)
+        for key, (table, filled, repointed) in tables.items():
+            self.tables[key].table, self.tables[key].filled, self.tables[key].repointed = table, filled, repointed
+        self.unresolved = unresolved
 
     @staticmethod
     def _resolved(entry: Any, items: list[JsonDict] | None) -> str | None:
@@ -317,14 +209,19 @@ class _Namer:
         """`{name}` when the name is the org's only one of its kind, else `{name, id}`."""
         return {"name": item["name"]} if self._name_is_unique(item, items) else {"name": item["name"], "id": item["id"]}
 
-    def _reference(self, subject: str, labels: dict[str, str]) -> str:
-        attribute = self.attributes.get(subject.removeprefix(ATTRIBUTE_SUBJECT))
-        if subject.startswith(ATTRIBUTE_SUBJECT) and attribute is not None:
+    def _reference(self, subject: str, labels: dict[str, str], prefer: Iterable[str]) -> str:
+        table = self.tables["references"]
+        attribute_id, _, member = subject.removeprefix(ATTRIBUTE_SUBJECT).partition(".")
+        attribute = self.attributes.get(attribute_id) if subject.startswith(ATTRIBUTE_SUBJECT) else None
+        if attribute is not None and not member:
             unique = self._name_is_unique(attribute, self.attributes)
             entry = {"attribute": attribute["name"]} if unique else {"id": attribute["id"]}
-            return self.tables["references"].name(subject, str(attribute["name"]), entry)
-        name = self.tables["references"].name(subject, labels.get(subject) or subject, {"subject": subject})
-        if subject.startswith(ATTRIBUTE_SUBJECT):
+            return table.name(subject, str(attribute["name"]), entry, prefer)
+        # A member of an attribute (`alert.attributes.<id>.<member>`), an alert field or an expression:
+        # written out as the subject it is.
+        label = labels.get(subject) or (f"{attribute['name']} {member}" if attribute is not None else subject)
+        name = table.name(subject, label, {"subject": subject}, prefer)
+        if subject.startswith(ATTRIBUTE_SUBJECT) and attribute is None:
             self._unresolved("references", name, "alert attribute", "GET /v2/alert_attributes")
         return name
 
@@ -332,85 +229,238 @@ class _Namer:
         if all((key, name) != (known_key, known_name) for known_key, known_name, _ in self.unresolved):
             self.unresolved.append((key, name, f"no {kind} with this id in {listing}"))
 
-    def declare(self, decl: JsonDict, labels: dict[str, str]) -> JsonDict:
+    def declare(self, decl: JsonDict, labels: dict[str, str], prefer: dict[str, set[str]]) -> JsonDict:
+        """The declaration with its incident.io values named; where a value has several names, one of
+        `prefer` (the names, per config key, that the route's declaration in the stack file uses)."""
+
         def conditions(items: list[JsonDict] | None) -> list[JsonDict] | None:
             if not items:
                 return None
             for item in items:
-                item["reference"] = self._reference(item["reference"], labels)
+                item["reference"] = self._reference(item["reference"], labels, prefer["references"])
             return items
 
-        for match in decl["sources"]:
-            source_id = match["source"]
+        for match_ in decl["sources"]:
+            source_id = match_["source"]
             source = self.sources.get(source_id)
             entry = self._by_name(source, self.sources) if source else {"id": source_id}
             label = str(source["name"]) if source else labels.get(source_id) or source_id
-            match["source"] = self.tables["alertSources"].name(source_id, label, entry)
+            match_["source"] = self.tables["alertSources"].name(source_id, label, entry, prefer["alertSources"])
             if source is None:
-                self._unresolved("alertSources", match["source"], "alert source", "GET /v2/alert_sources")
-            match["when"] = conditions(match["when"])
+                self._unresolved("alertSources", match_["source"], "alert source", "GET /v2/alert_sources")
+            match_["when"] = conditions(match_["when"])
         decl["when"] = conditions(decl["when"])
         path_id = decl.get("escalation")
         if path_id:
             path = self.paths.get(path_id)
             entry = self._by_name(path, self.paths) if path else {"id": path_id}
             label = str(path["name"]) if path else labels.get(path_id) or path_id
-            decl["escalation"] = self.tables["escalationPaths"].name(path_id, label, entry)
+            decl["escalation"] = self.tables["escalationPaths"].name(path_id, label, entry, prefer["escalationPaths"])
             if path is None:
                 self._unresolved("escalationPaths", decl["escalation"], "escalation path", "GET /v2/escalation_paths")
         channel = decl.get("slack")
         if channel:
-            decl["slack"] = self.tables["slackChannels"].name(channel, labels.get(channel) or channel, channel)
-        return _without_nones(decl)
+            label = labels.get(channel) or channel
+            decl["slack"] = self.tables["slackChannels"].name(channel, label, channel, prefer["slackChannels"])
+        return route_fit.without_nones(decl)
+
+
+def _payload_source_ids(payload: JsonDict) -> tuple[str, ...]:
+    return tuple(str(match.get("alert_source_id")) for match in payload.get("alert_sources") or [])
+
+
+class _Exporter:
+    """Each live route as a declaration, one at a time: a route that cannot be exported changes nothing
+    in the names the others use."""
+
+    def __init__(self, directory: Directory, namer: _Namer) -> None:
+        self.directory = directory
+        self.namer = namer
+        self.types = {
+            f"{ATTRIBUTE_SUBJECT}{item['id']}": str(item.get("type", "")) for item in directory.attributes or []
+        }
+
+    def declaration(self, live: JsonDict, payload: JsonDict, before: JsonDict | None) -> JsonDict:
+        """The route's declaration (following `before`, its declaration in the stack file), checked; the
+        high-level form where it fits, else only its sources high-level and the rest in `raw`."""
+        if not payload.get("alert_sources"):
+            raise _NotExportableError(
+                "it lists no alert source, and a stack declaration needs at least one (`sources`)"
+            )
+        labels = _labels(live, {})
+        prefer = _used_names([before]) if before is not None else {key: set() for key in TABLES}
+        fitted = route_fit.fitted(payload, self.types)
+        problems: list[str] = []
+        for form in (fitted, route_fit.plain(fitted)):
+            saved = self.namer.checkpoint()
+            raw = route_fit.minimal_raw(route_fit.compile_guess(form, self.types), payload)
+            decl = self.namer.declare(copy.deepcopy(form), labels, prefer)
+            decl["id"] = live["id"]
+            if raw:
+                decl["raw"] = raw
+            if before is not None:
+                _follow(decl, before)
+            problem = self._problem(decl, payload)
+            if problem is None:
+                return _ordered(decl)
+            problems.append(problem)
+            self.namer.restore(saved)
+        raise _NotExportableError(problems[0])
+
+    def _problem(self, decl: JsonDict, payload: JsonDict) -> str | None:
+        """Why the declaration is not the live route, resolved and compiled the way the stack does it
+        (None when it is)."""
+        used = _used_names([decl])
+        checked: JsonDict = {
+            key: {name: entry for name, entry in self.namer.tables[key].table.items() if name in used[key]}
+            for key in TABLES
+        }
+        # A name with nothing to make a resource key from gets one with the whole list (_free_key).
+        needs_key = not decl.get("key") and not resource_key(str(decl["name"]))
+        checked["routes"] = [{**decl, "key": "route"} if needs_key else decl]
+        problems = route_config_problems(checked)
+        if problems:
+            return "its declaration is not a valid stack config: " + "; ".join(problems)
+        try:
+            resolved = resolve(name_tables(checked), _with_unresolved(self.directory, checked, self.namer.unresolved))
+        except NameResolutionError as error:
+            return f"its names do not resolve: {'; '.join(error.problems)}"
+        (route,) = route_declarations(checked)
+        compiled = compile_route(route, resolved.vocabulary, resolved.source_ids)
+        errors = validation_errors(compiled)
+        if errors:
+            return "the stack would refuse it: " + "; ".join(f"{path}: {reason}" for path, reason in errors)
+        differing = changed_fields(compiled, payload)
+        if differing:
+            return f"its declaration compiles to another route (differs in {', '.join(differing)}); a bug in the export"
+        return None
 
 
 def export(
-    api: IncidentIoApi, progress: Progress, *, existing: JsonDict | None = None, match: re.Pattern[str] | None = None
+    api: IncidentIoApi,
+    progress: Progress,
+    *,
+    existing: JsonDict | None = None,
+    match: re.Pattern[str] | None = None,
+    state: StateIds | None = None,
+    directory: Directory | None = None,
 ) -> Export:
     """The route-declaring stack config for the live routes whose names match `match` (all by default).
 
-    With a stack file's config (`existing`), its names are reused and its routes are the list: the
-    exported ones replace their declarations or are added, the others are kept as they are.
+    With a stack file's config (`existing`), its names are reused and its routes are the list: each
+    exported route replaces the declaration that manages it (by id, by the stack's `state`, by name) or
+    is added, the others are kept as they are. A route that cannot be exported is in `failed`.
+    `directory`: the org's sources, attributes and escalation paths, when the caller has listed them.
     """
     stack_file = existing is not None
     existing = existing or {}
-    directory = fetch_directory(api, sources=True, attributes=True, escalation_paths=True)
-    types = {f"{ATTRIBUTE_SUBJECT}{item['id']}": str(item.get("type", "")) for item in directory.attributes or []}
+    state = state or StateIds()
+    if directory is None:
+        directory = fetch_directory(api, sources=True, attributes=True, escalation_paths=True)
     namer = _Namer(existing, directory)
-    listed = [entry for entry in api.list_routes() if match is None or match.search(str(entry.get("name")))]
+    exporter = _Exporter(directory, namer)
+    everything = list(api.list_routes())
+    listed = [entry for entry in everything if match is None or match.search(str(entry.get("name")))]
     if not listed:
-        matching = f" matches --match {match.pattern!r}" if match else "s exist"
+        matching_ = f" matches --match {match.pattern!r}" if match else "s exist"
         # Like grep: nothing matched is exit 1 (OperationError), with nothing written.
-        raise OperationError(f"nothing to export: no live alert route{matching}")
-    routes: list[JsonDict] = []
-    payloads: dict[str, JsonDict] = {}
-    notes: list[str] = []
-    for index, entry in enumerate(listed, 1):
-        progress.step("route", index, len(listed), str(entry.get("name")))
-        live = api.find_route(str(entry["id"]))
-        if live is None:
-            notes.append(f"route {entry.get('name')} ({entry['id']}) was deleted during the export; skipped")
-            continue
-        payload = payloads[str(live["id"])] = normalize(from_live(live))
-        decl = _fitted(payload, types)
-        raw = _minimal_raw(_compile_guess(decl, types), payload)
-        declared = namer.declare(decl, _labels(live, {}))
-        declared["id"] = live["id"]
-        if raw:
-            declared["raw"] = raw
-            notes.append(f"route {declared['name']}: {', '.join(sorted(raw))} kept in `raw` (no high-level form)")
-        routes.append(declared)
-    if not routes:
-        raise OperationError("nothing to export: every matching route was deleted while the export ran")
-    result = Export({}, notes, exported=len(routes), whole_stack=stack_file)
-    if stack_file:
-        routes, result.replaced = _into_stack(existing.get("routes") or [], routes)
-        result.kept = len(routes) - result.exported
-    else:
-        routes.sort(key=lambda route: str(route["name"]))
+        raise OperationError(f"nothing to export: no live alert route{matching_}")
+    declared: list[JsonDict] = list(existing.get("routes") or [])
+    live_ids = {str(entry["id"]) for entry in everything}
+    matching = stack_match.match(declared, listed, live_ids, state)
+    result = Export({}, [], whole_stack=stack_file)
+    exported = _declare_each(api, progress, exporter, listed, declared, matching, result)
+    if not exported:
+        raise OperationError(
+            "nothing exported: " + "; ".join(failure.describe() for failure in result.failed)
+            if result.failed
+            else "nothing to export: every matching route was deleted while the export ran"
+        )
+    result.exported = len(exported)
+    result.live_routes = [decl for decl, _ in exported]
+    routes = _into_stack(declared, exported, result)
     config: JsonDict = {key: namer.tables[key].table for key in TABLES if namer.tables[key].table}
-    config["routes"] = [_ordered(route) for route in routes]
-    notes += [
+    config["routes"] = routes
+    renames = {str(declared[at]["name"]): str(decl["name"]) for decl, at in exported if at is not None}
+    renames = {old: new for old, new in renames.items() if old != new}
+    tests = renamed_in_tests(existing.get("routingTests") or [], renames) if renames else None
+    if tests is not None:
+        config["routingTests"] = tests
+    if stack_file:
+        result.notes += _matching_notes(declared, exported, matching, live_ids, state, match)
+    result.notes += [
+        f"route {old!r} is named {new!r} in incident.io: its declaration follows, under the same resource key, so "
+        "`pulumi up` renames it in place" + (" (and so do the routing tests that expect it)" if tests else "")
+        for old, new in renames.items()
+    ]
+    result.notes += _table_notes(namer, routes, {str(decl["id"]) for decl in result.live_routes})
+    for key, name, problem in namer.unresolved:
+        result.comments[(key, name)] = f"{problem}: check it exists and this key may see it"
+        result.notes.append(
+            f"WARNING: {key}.{name}: {problem} (deleted, or not visible to this API key); written by id, and "
+            "`pulumi preview` stops on it until it resolves"
+        )
+    _check_whole(existing, config)
+    result.config = config
+    return result
+
+
+def _declare_each(
+    api: IncidentIoApi,
+    progress: Progress,
+    exporter: _Exporter,
+    listed: list[JsonDict],
+    declared: list[JsonDict],
+    matching: Matching,
+    result: Export,
+) -> list[tuple[JsonDict, int | None]]:
+    """Each listed live route's declaration, with the index of the declaration it replaces (None: added).
+    A route that cannot be declared goes to `result.failed`, and changes nothing for the others."""
+    # Routes a declaration manages first, so that of two live routes with one name, that one keeps it.
+    listed = sorted(listed, key=lambda entry: str(entry["id"]) not in matching.managed)
+    # Names no exported route may take: route names are unique in a stack.
+    claimed = {
+        str(route.get("name")): f"routes[{index}]" for index, route in enumerate(declared) if matching.is_free(index)
+    }
+    exported: list[tuple[JsonDict, int | None]] = []
+    for position, entry in enumerate(listed, 1):
+        route_id = str(entry["id"])
+        progress.step("route", position, len(listed), str(entry.get("name")))
+        live = api.find_route(route_id)
+        if live is None:
+            result.notes.append(f"route {entry.get('name')} ({route_id}) was deleted during the export; skipped")
+            continue
+        payload = normalize(from_live(live))
+        name = str(payload.get("name"))
+        at = matching.managed.get(route_id)
+        saved = exporter.namer.checkpoint()
+        try:
+            if name in claimed:
+                raise _NotExportableError(
+                    f"another route of the stack is named {name!r} ({claimed[name]}), and route names are unique in a "
+                    "stack; rename one of them in incident.io and export again"
+                )
+            decl = exporter.declaration(live, payload, declared[at] if at is not None else None)
+        except Exception as error:  # one route, whatever went wrong with it, never stops the others
+            exporter.namer.restore(saved)
+            why = str(error) if isinstance(error, _NotExportableError) else f"a bug in the export ({error!r})"
+            result.failed.append(NotExported(name, route_id, why, _payload_source_ids(payload)))
+            if at is not None:
+                claimed[str(declared[at].get("name"))] = f"routes[{at}], kept as the file has it"
+            continue
+        claimed[name] = f"live route {route_id}"
+        exported.append((decl, at))
+        if "raw" in decl:
+            result.notes.append(f"route {name}: {', '.join(sorted(decl['raw']))} kept in `raw` (no high-level form)")
+    return exported
+
+
+def _by_name(route: JsonDict) -> str:
+    return str(route["name"])
+
+
+def _table_notes(namer: _Namer, routes: list[JsonDict], exported_ids: set[str]) -> list[str]:
+    notes = [
         f"filled in {key}.{name} (was {PLACEHOLDER}, or did not resolve)"
         for key in TABLES
         for name in namer.tables[key].filled
@@ -421,7 +471,7 @@ def export(
         for name, value in namer.tables[key].table.items()
         if isinstance(value, str) and value.startswith(PLACEHOLDER)
     ]
-    kept = [route for route in routes if str(route.get("id")) not in payloads]
+    kept = [route for route in routes if str(route.get("id")) not in exported_ids]
     for key in TABLES:
         for name in namer.tables[key].repointed:
             users = [str(route["name"]) for route in kept if name in _used_names([route])[key]]
@@ -430,15 +480,56 @@ def export(
                     f"WARNING: {key}.{name} did not resolve and now names what the live routes use; the stack "
                     f"file's other routes that use it ({', '.join(users)}) will name that too: check they mean it"
                 )
-    for key, name, problem in namer.unresolved:
-        result.comments[(key, name)] = f"{problem}: check it exists and this key may see it"
-        notes.append(
-            f"WARNING: {key}.{name}: {problem} (deleted, or not visible to this API key); written by id, and "
-            "`pulumi preview` stops on it until it resolves"
-        )
-    _verify(config, _with_unresolved(directory, config, namer.unresolved), payloads)
-    result.config = config
-    return result
+    return notes
+
+
+def _matching_notes(
+    declared: list[JsonDict],
+    exported: list[tuple[JsonDict, int | None]],
+    matching: Matching,
+    live_ids: set[str],
+    state: StateIds,
+    pattern: re.Pattern[str] | None,
+) -> list[str]:
+    """What the file declares that no live route answers, and live routes that no declaration manages."""
+    with_state = bool(state.by_name or state.by_key)
+    how = "by id, the stack's state (--route-ids) or name" if with_state else "by id or name"
+    notes: list[str] = []
+    orphans: list[str] = []
+    for index, route in enumerate(declared):
+        if not matching.is_free(index):
+            continue
+        name, pinned, known = str(route.get("name")), route.get("id"), state.id_of(route)
+        label = f"routes[{index}] ({name})"
+        if pinned and str(pinned) not in live_ids:
+            notes.append(
+                f"WARNING: {label} pins the id {pinned}, which no live route has (deleted in incident.io, or not "
+                "visible to this API key): the next `pulumi up` cannot adopt it"
+            )
+        elif not pinned and known and known not in live_ids:
+            notes.append(
+                f"WARNING: the stack's state says {label} manages the route {known}, which is no longer live "
+                "(deleted in incident.io): the next `pulumi up` creates it again"
+            )
+        elif not pinned and not known and (pattern is None or pattern.search(name)):
+            orphans.append(label)
+            notes.append(
+                f"WARNING: {label} has no live counterpart (no live route with its name"
+                + (", nor one the stack's state gives it" if with_state else "")
+                + "): the next `pulumi up` creates it"
+                + ("" if with_state else "; if it was renamed in incident.io, run again with --route-ids (see --help)")
+            )
+    for decl, at in exported:
+        if at is not None:
+            continue
+        text = f"route {decl['name']!r} ({decl['id']}) matches no declaration of the file ({how}): added as a new one"
+        if orphans and not with_state:
+            text = (
+                f"WARNING: {text}. If it is one of {', '.join(orphans)}, renamed in incident.io, the file would "
+                "declare it twice: run again with --route-ids so that the declaration follows the new name"
+            )
+        notes.append(text)
+    return notes
 
 
 def _ordered(route: JsonDict) -> JsonDict:
@@ -447,25 +538,41 @@ def _ordered(route: JsonDict) -> JsonDict:
     }
 
 
-def _into_stack(declared: list[JsonDict], exported: list[JsonDict]) -> tuple[list[JsonDict], int]:
-    """The stack's whole list of routes: each exported route in place of the declaration it matches
-    (by id, then by name), the others added at the end; every other declaration as it is."""
+def _into_stack(
+    declared: list[JsonDict], exported: list[tuple[JsonDict, int | None]], result: Export
+) -> list[JsonDict]:
+    """The stack's whole list of routes: each exported route in place of the declaration that manages
+    it, the others added at the end, by name (each with a resource key no other route has); every other
+    declaration as it is. Without a stack file, the exported routes by name."""
     routes = copy.deepcopy(declared)
-    by_id = {str(route["id"]): index for index, route in enumerate(declared) if route.get("id")}
-    by_name = {str(route.get("name")): index for index, route in enumerate(declared)}
-    taken: set[int] = set()
     added: list[JsonDict] = []
-    for route in exported:
-        index = by_id.get(str(route["id"]))
-        if index is None or index in taken:
-            index = by_name.get(str(route["name"]))
-        if index is None or index in taken:
-            added.append(route)
-            continue
-        _follow(route, declared[index])
-        routes[index] = route
-        taken.add(index)
-    return routes + sorted(added, key=lambda route: str(route["name"])), len(taken)
+    for decl, at in exported:
+        if at is None:
+            added.append(decl)
+        else:
+            routes[at] = decl
+            result.replaced += 1
+    result.kept = len(routes) - result.replaced
+    taken = {key for route in routes for key in declaration_keys(route)}
+    for decl in sorted(added, key=_by_name):
+        key = _free_key(decl, taken)
+        routes.append(decl if key == resource_key(str(decl["name"])) else _ordered({**decl, "key": key}))
+        taken.add(key)
+    return routes
+
+
+def _free_key(decl: JsonDict, taken: set[str]) -> str:
+    """The route's resource key: a slug of its name where that is a key no other route has, else one
+    made unique; an explicit `key` takes only a-z, 0-9 and -, else it is `route-<its id>`."""
+    base = resource_key(str(decl["name"]))
+    if base and base not in taken:
+        return base
+    if not _EXPLICIT_KEY.match(base):
+        base = f"route-{str(decl['id']).lower()}"
+    key, suffix = base, 2
+    while key in taken:
+        key, suffix = f"{base}-{suffix}", suffix + 1
+    return key
 
 
 def _follow(declared: JsonDict, existing: JsonDict) -> None:
@@ -476,50 +583,38 @@ def _follow(declared: JsonDict, existing: JsonDict) -> None:
         declared["key"] = key
     if existing.get("previousKeys"):
         declared["previousKeys"] = list(existing["previousKeys"])
-    order = {match.get("source"): index for index, match in enumerate(existing.get("sources") or [])}
-    declared["sources"].sort(key=lambda match: order.get(match["source"], len(order)))
+    order = {match_.get("source"): index for index, match_ in enumerate(existing.get("sources") or [])}
+    declared["sources"].sort(key=lambda match_: order.get(match_["source"], len(order)))
 
 
 def _with_unresolved(directory: Directory, config: JsonDict, unresolved: list[tuple[str, str, str]]) -> Directory:
     """The org's lists plus the ids they lack, so that the export can be checked all the same."""
     lists = {"alertSources": list(directory.sources or []), "escalationPaths": list(directory.escalation_paths or [])}
     for key, name, _ in unresolved:
-        if key in lists:
+        if key in lists and name in config.get(key, {}):
             lists[key].append({"id": config[key][name]["id"], "name": name})
     return Directory(lists["alertSources"], directory.attributes, lists["escalationPaths"])
 
 
-def _verify(config: JsonDict, directory: Directory, payloads: dict[str, JsonDict]) -> None:
-    """Resolve and compile the exported routes the way a stack does; each must come out as the live one.
-    Only what they use is resolved: the stack file's other entries and routes are its own business."""
-    exported = [route for route in config["routes"] if str(route.get("id")) in payloads]
-    used = _used_names(exported)
-    checked: JsonDict = {
-        key: {name: entry for name, entry in config.get(key, {}).items() if name in used[key]} for key in TABLES
-    }
-    checked["routes"] = exported
-    problems = route_config_problems(checked)
-    if problems:
-        raise OperationError("the export is not a valid stack config: " + "; ".join(problems))
-    try:
-        resolved = resolve(name_tables(checked), directory)
-    except NameResolutionError as error:
-        raise OperationError(f"the export's names do not resolve ({error}); this is a bug in the export") from None
-    for route in route_declarations(checked):
-        compiled = compile_route(route, resolved.vocabulary, resolved.source_ids)
-        errors = validation_errors(compiled)
-        if errors or not same_spec(compiled, payloads[str(route.id)]):
-            raise OperationError(
-                f"route {route.name!r} ({route.id}) does not round-trip through the stack config "
-                f"({errors or 'compiled payload differs from the live route'}); this is a bug in the export"
-            )
+def _check_whole(existing: JsonDict, config: JsonDict) -> None:
+    """The whole list once more: what the export adds must not make the file's route config wrong
+    (two routes with one name, key or id). Problems the file had already are its own business."""
+    keys = ("alertSources", "references", "escalationPaths", "slackChannels", "routes")
+    before = {key: existing[key] for key in keys if key in existing}
+    after = {**before, **{key: config[key] for key in keys if key in config}}
+    had = set(route_config_problems(before)) if before.get("alertSources") and "routes" in before else set()
+    new = [problem for problem in route_config_problems(after) if problem not in had]
+    if new:
+        raise OperationError(
+            "the export would make the stack config wrong: " + "; ".join(new) + "; a bug in the export"
+        )
 
 
 def _used_names(routes: list[JsonDict]) -> dict[str, set[str]]:
     used: dict[str, set[str]] = {key: set() for key in TABLES}
     for route in routes:
         conditions = [*(route.get("when") or []), *(c for m in route["sources"] for c in m.get("when") or [])]
-        used["alertSources"].update(match["source"] for match in route["sources"])
+        used["alertSources"].update(match_["source"] for match_ in route["sources"])
         used["references"].update(condition["reference"] for condition in conditions)
         used["escalationPaths"].update([route["escalation"]] if route.get("escalation") else [])
         used["slackChannels"].update([route["slack"]] if route.get("slack") else [])
@@ -530,11 +625,17 @@ def header(result: Export, api_url: str, stack_file: Path | None, routes_file: s
     """What the export holds and what to do with it, said at its top."""
     count = result.exported
     lines = [f"Exported by export-incident-io.sh from {api_url}: {count} live alert route{'' if count == 1 else 's'}."]
+    if result.failed:
+        lines.append(
+            f"NOT exported ({len(result.failed)}; stderr says why): "
+            + ", ".join(f"{failure.name} ({failure.id})" for failure in result.failed)
+            + ". Their declarations, if the file has them, are as the file has them."
+        )
     if stack_file is not None:
         total = len(result.config["routes"])
         lines += [
             f"`routes` is the whole list of {stack_file.name}: {total} route{'' if total == 1 else 's'}, of which "
-            f"{result.replaced} replace their declarations (matched by id, then by name), "
+            f"{result.replaced} replace their declarations (matched by id, the stack's state or name), "
             f"{result.exported - result.replaced} are added, and {result.kept} are as the file has them.",
             f"Paste these keys over the keys of the same name under `config:` in {stack_file.name} (or run with",
             "--write to do it in place): no route of the file is lost.",
@@ -641,8 +742,9 @@ def parser() -> argparse.ArgumentParser:
         "Write the live incident.io alert routes as stack-config route declarations (with ids, for "
         "adoption), so an existing org can be brought under Pulumi without retyping anything.",
         scopes="the scope 'View data'",
-        exit_codes="0 exported, 1 nothing matched, an API failure or a route that does not round-trip, "
-        "2 bad arguments, unreadable stack file or unwritable --output",
+        exit_codes="0 exported, 1 nothing matched, an API failure, or a route that could not be exported (the "
+        "others are exported all the same, and stderr names it and why), 2 bad arguments, unreadable stack file "
+        "or --route-ids, or unwritable --output",
     )
     parser.add_argument(
         "--stack-file",
@@ -650,14 +752,23 @@ def parser() -> argparse.ArgumentParser:
         help="reuse this stack file's names (alertSources, references, escalationPaths, slackChannels, route "
         "keys) and fill in its SET-ME placeholders where the live org has the value",
     )
+    parser.add_argument(
+        "--route-ids",
+        type=Path,
+        metavar="FILE",
+        help="which route each declaration of the --stack-file manages, as the stack's state has it: the output of "
+        "`pulumi stack output routeIds --json` (or `pulumi stack export`), in a file or `-` for standard input. "
+        "A route renamed in incident.io then updates the declaration that manages it, e.g. --route-ids "
+        "<(pulumi stack output routeIds --json --stack production)",
+    )
     parser.add_argument("--match", type=_pattern, help="only routes whose name matches this regular expression")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--output", type=Path, help="write to this file instead of standard output")
     where.add_argument(
         "--write",
         action="store_true",
-        help="update the --stack-file in place (its comments, key order and other keys kept) and print the diff; "
-        "refused if a route of the file would be lost",
+        help="update the --stack-file in place, changing only what differs (its comments, layout and key order "
+        "kept) and print the diff; refused if a route of the file would be lost",
     )
     parser.add_argument("--force", action="store_true", help="let --output replace an existing file")
     return parser
@@ -667,6 +778,8 @@ def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     if args.write and not args.stack_file:
         raise InputError("--write updates the stack file given with --stack-file; give one")
+    if args.route_ids and not args.stack_file:
+        raise InputError("--route-ids says which declaration of the --stack-file manages each route; give one")
     if args.output:
         _check_output(args.output, args.force)
     project = project_name()
@@ -677,9 +790,10 @@ def main(argv: list[str]) -> int:
         if declared and declared.routes_file and "routes" in declared.routes_file.values
         else None
     )
+    state = read_state_ids(args.route_ids) if args.route_ids else None
     progress = Progress()
     api = connect(progress)
-    result = export(api, progress, existing=existing, match=args.match)
+    result = export(api, progress, existing=existing, match=args.match, state=state)
     if args.write:
         diff = write_into(args.stack_file, project, result)
         sys.stdout.write(diff or f"{args.stack_file} already says what the export says; unchanged\n")
@@ -694,7 +808,13 @@ def main(argv: list[str]) -> int:
             sys.stdout.write(text)
     for note in result.notes:
         progress.say(f"note: {note}")
-    progress.say(f"exported {result.exported} routes" + (f" into {args.stack_file}" if args.write else ""))
+    for failure in result.failed:
+        progress.say(f"error: {failure.describe()}")
+    where = f" into {args.stack_file}" if args.write else ""
+    if result.failed:
+        progress.say(f"exported {result.exported} routes{where}; {len(result.failed)} could not be exported (above)")
+        return EXIT_FAILED
+    progress.say(f"exported {result.exported} routes{where}")
     return EXIT_OK
 
 

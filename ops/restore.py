@@ -193,6 +193,8 @@ def apply(api: IncidentIoApi, plan: RoutePlan) -> Outcome:
         raise RestoreConflictError(_edited_message(plan.live, current, edited))
     try:
         updated = api.update_route(plan.live_id, plan.spec, int(current["version"]) + 1)
+    except ResponseLostError:
+        return _settled_update(api, plan)
     except IncidentIoError as error:
         if not is_version_conflict(error):
             raise
@@ -203,6 +205,25 @@ def apply(api: IncidentIoApi, plan: RoutePlan) -> Outcome:
             _edited_message(current, latest, changed_fields(from_live(current), from_live(latest)))
         ) from None
     return Outcome(plan, True, f"restored, now version {updated['version']}")
+
+
+def _settled_update(api: IncidentIoApi, plan: RoutePlan) -> Outcome:
+    """After a PUT whose answer never came (after every retry): the route read again says whether it went
+    through, rather than a failure reported for a write that may have landed."""
+    assert plan.live_id is not None
+    lost = "its answer never arrived"
+    try:
+        latest = api.get_route(plan.live_id)
+    except IncidentIoError:
+        return Outcome(
+            plan,
+            False,
+            f"{lost}, and reading it again failed too: it may or may not be restored; run restore again, which "
+            "changes only what still differs",
+        )
+    if same_spec(plan.spec, from_live(latest)):
+        return Outcome(plan, True, f"restored, now version {latest['version']}; {lost}, the route read again says so")
+    return Outcome(plan, False, f"{lost}, and the route read again is not restored; run restore again")
 
 
 def _edited_since(seen: JsonDict, current: JsonDict) -> list[str]:

@@ -439,7 +439,7 @@ def test_export_to_a_directory_that_does_not_exist_fails_before_any_call(emulato
 
 def test_an_api_url_that_is_not_a_url(emulator: Emulator, tmp_path: Path) -> None:
     result = run_command("backup-incident-io.sh", tmp_path / "b", emulator=emulator, api_url="not-a-url")
-    _clean_failure(result, 2, "'not-a-url' is not an http(s) URL")
+    _clean_failure(result, 2, "the incident.io API URL in INCIDENT_IO_API_URL is not an http(s) URL")
 
 
 def test_a_backup_directory_that_cannot_be_created_fails_before_any_call(emulator: Emulator, tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Who manages a route is recorded, not remembered: through the real CLI, no route is lost or doubled by
-runs that fail halfway, by two stacks in one org, or by copies (README "Renaming a route, or its key",
-"Moving a route to the other stack")."""
+runs that fail halfway, by two stacks in one org, or by copies (docs/provider.md, "Renaming a route, or its
+key", "Moving a route to the other stack")."""
 
 from __future__ import annotations
 
