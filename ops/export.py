@@ -359,6 +359,9 @@ def export(
     """
     stack_file = existing is not None
     existing = existing or {}
+    # Given (--route-ids), even empty (a stack that manages nothing yet): it says which declaration manages
+    # which route, so a live route it does not know is a new one.
+    state_given = state is not None
     state = state or StateIds()
     if directory is None:
         directory = fetch_directory(api, sources=True, attributes=True, escalation_paths=True)
@@ -385,7 +388,7 @@ def export(
     matching = stack_match.match(declared, listed, live_ids, state)
     result = Export({}, list(left_to_others.values()), whole_stack=stack_file)
     exported = _declare_each(api, progress, exporter, listed, declared, matching, result)
-    if stack_file and not (state.by_name or state.by_key):
+    if stack_file and not state_given:
         exported = _held_back(exported, _orphans(declared, matching, state, match), result)
     if not exported:
         raise OperationError(
@@ -404,7 +407,7 @@ def export(
     if tests is not None:
         config["routingTests"] = tests
     if stack_file:
-        result.notes += _matching_notes(declared, exported, matching, live_ids, state, match)
+        result.notes += _matching_notes(declared, exported, matching, live_ids, state, state_given, match)
     result.notes += [
         f"route {old!r} is named {new!r} in incident.io: its declaration follows, under the same resource key, so "
         "`pulumi up` renames it in place" + (" (and so do the routing tests that expect it)" if tests else "")
@@ -555,10 +558,10 @@ def _matching_notes(
     matching: Matching,
     live_ids: set[str],
     state: StateIds,
+    with_state: bool,
     pattern: re.Pattern[str] | None,
 ) -> list[str]:
     """What the file declares that no live route answers, and live routes that no declaration manages."""
-    with_state = bool(state.by_name or state.by_key)
     how = "by id, the stack's state (--route-ids) or name" if with_state else "by id or name"
     notes: list[str] = []
     for index, route in enumerate(declared):
