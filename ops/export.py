@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from components.names import ATTRIBUTE_SUBJECT, NameResolutionError, match_one, resolve
+from components.ownership import declared_routes, other_stacks, owner_label
 from components.route_compiler import compile_route
 from components.settings import (
     PLACEHOLDER,
@@ -41,6 +42,7 @@ from ops.stack_match import Matching, StateIds, declaration_keys, read_state_ids
 from providers.alert_route_spec import from_live, normalize, validation_errors
 from providers.api import IncidentIoApi, JsonDict
 from providers.directory import Directory, fetch_directory
+from providers.ownership import Declaration
 from providers.route_compare import changed_fields
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -344,6 +346,7 @@ def export(
     match: re.Pattern[str] | None = None,
     state: StateIds | None = None,
     directory: Directory | None = None,
+    elsewhere: Iterable[Declaration] = (),
 ) -> Export:
     """The route-declaring stack config for the live routes whose names match `match` (all by default).
 
@@ -351,9 +354,14 @@ def export(
     exported route replaces the declaration that manages it (by id, by the stack's `state`, by name) or
     is added, the others are kept as they are. A route that cannot be exported is in `failed`.
     `directory`: the org's sources, attributes and escalation paths, when the caller has listed them.
+    `elsewhere`: what the other stack files declare; those live routes are left to them, never added here
+    (a live route is managed by one stack).
     """
     stack_file = existing is not None
     existing = existing or {}
+    # Given (--route-ids), even empty (a stack that manages nothing yet): it says which declaration manages
+    # which route, so a live route it does not know is a new one.
+    state_given = state is not None
     state = state or StateIds()
     if directory is None:
         directory = fetch_directory(api, sources=True, attributes=True, escalation_paths=True)
@@ -367,9 +375,21 @@ def export(
         raise OperationError(f"nothing to export: no live alert route{matching_}")
     declared: list[JsonDict] = list(existing.get("routes") or [])
     live_ids = {str(entry["id"]) for entry in everything}
+    left_to_others = {
+        str(
+            entry["id"]
+        ): f"route {entry.get('name')!r} ({entry['id']}) is declared by {owner}: left to it, not added here"
+        for entry in listed
+        if (owner := _owner_elsewhere(entry, declared, elsewhere)) is not None
+    }
+    listed = [entry for entry in listed if str(entry["id"]) not in left_to_others]
+    if not listed:
+        raise OperationError("nothing to export: " + "; ".join(left_to_others.values()))
     matching = stack_match.match(declared, listed, live_ids, state)
-    result = Export({}, [], whole_stack=stack_file)
+    result = Export({}, list(left_to_others.values()), whole_stack=stack_file)
     exported = _declare_each(api, progress, exporter, listed, declared, matching, result)
+    if stack_file and not state_given:
+        exported = _held_back(exported, _orphans(declared, matching, state, match), result)
     if not exported:
         raise OperationError(
             "nothing exported: " + "; ".join(failure.describe() for failure in result.failed)
@@ -387,7 +407,7 @@ def export(
     if tests is not None:
         config["routingTests"] = tests
     if stack_file:
-        result.notes += _matching_notes(declared, exported, matching, live_ids, state, match)
+        result.notes += _matching_notes(declared, exported, matching, live_ids, state, state_given, match)
     result.notes += [
         f"route {old!r} is named {new!r} in incident.io: its declaration follows, under the same resource key, so "
         "`pulumi up` renames it in place" + (" (and so do the routing tests that expect it)" if tests else "")
@@ -483,19 +503,67 @@ def _table_notes(namer: _Namer, routes: list[JsonDict], exported_ids: set[str]) 
     return notes
 
 
+def _owner_elsewhere(entry: JsonDict, declared: list[JsonDict], elsewhere: Iterable[Declaration]) -> str | None:
+    """The other stack file that declares this live route (by its id, or by its name without an id), unless
+    this file declares it too (which the program refuses anyway: left as the file has it)."""
+    route_id, name = str(entry["id"]), str(entry.get("name"))
+    if any(str(route.get("id")) == route_id or route.get("name") == name for route in declared):
+        return None
+    for declaration in elsewhere:
+        if declaration.id == route_id or (declaration.id is None and declaration.name == name):
+            return declaration.owner
+    return None
+
+
+def _orphans(
+    declared: list[JsonDict], matching: Matching, state: StateIds, pattern: re.Pattern[str] | None
+) -> list[str]:
+    """Declarations (in the --match) that no live route answers, and that pin no id the state could follow."""
+    return [
+        f"routes[{index}] ({route.get('name')})"
+        for index, route in enumerate(declared)
+        if matching.is_free(index)
+        and not route.get("id")
+        and not state.id_of(route)
+        and (pattern is None or pattern.search(str(route.get("name"))))
+    ]
+
+
+def _held_back(
+    exported: list[tuple[JsonDict, int | None]], orphans: list[str], result: Export
+) -> list[tuple[JsonDict, int | None]]:
+    """Without the stack's state, a live route that matches no declaration while some declaration has no live
+    counterpart may be that declaration renamed in incident.io: adding it would declare one route twice, and
+    the next `up` would fight over it. Such routes are not added; the stack's state (--route-ids) says."""
+    if not orphans:
+        return exported
+    kept: list[tuple[JsonDict, int | None]] = []
+    for decl, at in exported:
+        if at is not None:
+            kept.append((decl, at))
+            continue
+        why = (
+            f"it matches no declaration of the file, while {', '.join(orphans)} has no live counterpart: if it is "
+            "that route renamed in incident.io, adding it would declare it twice. Run again with --route-ids "
+            "(`./scripts/pulumi.sh <stack> stack output routeIds --json | ... --route-ids -`): the stack's state "
+            "says which declaration manages which route, and a new route is then added"
+        )
+        result.failed.append(NotExported(str(decl["name"]), str(decl["id"]), why))
+    return kept
+
+
 def _matching_notes(
     declared: list[JsonDict],
     exported: list[tuple[JsonDict, int | None]],
     matching: Matching,
     live_ids: set[str],
     state: StateIds,
+    with_state: bool,
     pattern: re.Pattern[str] | None,
 ) -> list[str]:
     """What the file declares that no live route answers, and live routes that no declaration manages."""
-    with_state = bool(state.by_name or state.by_key)
     how = "by id, the stack's state (--route-ids) or name" if with_state else "by id or name"
     notes: list[str] = []
-    orphans: list[str] = []
     for index, route in enumerate(declared):
         if not matching.is_free(index):
             continue
@@ -512,7 +580,6 @@ def _matching_notes(
                 "(deleted in incident.io): the next `pulumi up` creates it again"
             )
         elif not pinned and not known and (pattern is None or pattern.search(name)):
-            orphans.append(label)
             notes.append(
                 f"WARNING: {label} has no live counterpart (no live route with its name"
                 + (", nor one the stack's state gives it" if with_state else "")
@@ -522,13 +589,10 @@ def _matching_notes(
     for decl, at in exported:
         if at is not None:
             continue
-        text = f"route {decl['name']!r} ({decl['id']}) matches no declaration of the file ({how}): added as a new one"
-        if orphans and not with_state:
-            text = (
-                f"WARNING: {text}. If it is one of {', '.join(orphans)}, renamed in incident.io, the file would "
-                "declare it twice: run again with --route-ids so that the declaration follows the new name"
-            )
-        notes.append(text)
+        # (Without the state and with declarations that have no live counterpart, none is added: _held_back.)
+        notes.append(
+            f"route {decl['name']!r} ({decl['id']}) matches no declaration of the file ({how}): added as a new one"
+        )
     return notes
 
 
@@ -655,6 +719,22 @@ def header(result: Export, api_url: str, stack_file: Path | None, routes_file: s
         "creating a second route.",
     ]
     return lines
+
+
+def _other_stack_files(stack_file: Path, project: str) -> list[Declaration]:
+    """What the stack files beside `stack_file` declare (components.ownership reads them for the program)."""
+    directory = stack_file.resolve().parent
+    stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    declarations: list[Declaration] = []
+    for other in other_stacks(stack, directory):
+        try:
+            declarations += [
+                Declaration(owner_label(other), name, id_)
+                for name, id_ in declared_routes(other, project, directory).routes
+            ]
+        except ValueError as error:
+            raise InputError(f"{error}; the export reads the other stack files to leave their routes to them") from None
+    return declarations
 
 
 def render(
@@ -790,10 +870,11 @@ def main(argv: list[str]) -> int:
         if declared and declared.routes_file and "routes" in declared.routes_file.values
         else None
     )
+    elsewhere = _other_stack_files(args.stack_file, project) if args.stack_file else []
     state = read_state_ids(args.route_ids) if args.route_ids else None
     progress = Progress()
     api = connect(progress)
-    result = export(api, progress, existing=existing, match=args.match, state=state)
+    result = export(api, progress, existing=existing, match=args.match, state=state, elsewhere=elsewhere)
     if args.write:
         diff = write_into(args.stack_file, project, result)
         sys.stdout.write(diff or f"{args.stack_file} already says what the export says; unchanged\n")

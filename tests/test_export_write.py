@@ -35,10 +35,12 @@ def todays_org(emulator: Emulator) -> dict[str, str]:
 
 @pytest.fixture
 def stack_file(tmp_path: Path) -> Path:
-    """The committed production stack file, with the Slack channel an operator sets."""
+    """The committed production stack file, with the Slack channel an operator sets, beside staging's (which
+    the export reads to leave staging's routes to it)."""
     path = tmp_path / "Pulumi.production.yaml"
     text = PRODUCTION.read_text()
     path.write_text(re.sub(r'alerts: "SET-ME: [^"]*"', f"alerts: {ALERTS_CHANNEL}", text, count=1))
+    (tmp_path / "Pulumi.staging.yaml").write_text((ROOT / "Pulumi.staging.yaml").read_text())
     return path
 
 
@@ -173,22 +175,42 @@ def test_the_state_can_be_given_on_standard_input_or_as_a_stack_export(
     assert refused.returncode == 2 and "expected the stack's route ids" in refused.stderr
 
 
-def test_without_the_state_a_renamed_route_is_said_not_silently_declared_twice(
+def test_without_the_state_a_renamed_route_is_never_declared_twice(
     emulator: Emulator, todays_org: dict[str, str], stack_file: Path
 ) -> None:
     warnings_id = todays_org["Production Warnings"]
     emulator.state.edit_out_of_band(warnings_id, name="Warnings (production)")
+    before = stack_file.read_text()
 
-    result = _write(emulator, stack_file, "--match", "^(?!Staging)")
+    result = _write(emulator, stack_file)
 
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, "some route could not be exported"
     assert "WARNING: routes[1] (Production Warnings) has no live counterpart" in result.stderr
     assert re.search(
-        rf"WARNING: route 'Warnings \(production\)' \({warnings_id}\) matches no declaration of the file .*"
-        r"If it is one of routes\[1\] \(Production Warnings\), renamed in incident.io, the file would declare it "
-        r"twice: run again with --route-ids",
+        rf"route 'Warnings \(production\)' \({warnings_id}\) was not exported: it matches no declaration of the "
+        r"file, while routes\[1\] \(Production Warnings\) has no live counterpart: .* declare it twice\. Run again "
+        r"with --route-ids",
         result.stderr,
     )
+    routes = stack_file_yaml.read_config(stack_file, PROJECT)["routes"]
+    assert [route["name"] for route in routes] == [
+        route["name"] for route in yaml.safe_load(before)["config"][f"{PROJECT}:routes"]
+    ], "no second declaration"
+    assert not any(route.get("id") == warnings_id for route in routes)
+
+    # With the state, the declaration follows the new name.
+    followed = run_command(
+        "export-incident-io.sh",
+        *("--stack-file", stack_file, "--write", "--route-ids", "-"),
+        emulator=emulator,
+        stdin=json.dumps({"Production Warnings": warnings_id}),
+    )
+    assert (
+        "route 'Staging Notifications' (01KT0000000000000000000005) is declared by stack 'staging'" in followed.stderr
+    )
+    assert followed.returncode == 0, followed.stderr
+    routes = stack_file_yaml.read_config(stack_file, PROJECT)["routes"]
+    assert [route["name"] for route in routes if route.get("id") == warnings_id] == ["Warnings (production)"]
 
 
 def test_a_declared_route_with_no_live_counterpart_is_warned_about(
@@ -204,17 +226,20 @@ def test_a_declared_route_with_no_live_counterpart_is_warned_about(
 def test_a_new_declaration_lands_before_the_comment_of_the_next_key(
     emulator: Emulator, todays_org: dict[str, str], stack_file: Path
 ) -> None:
+    (informational,) = (route for route in runbook_routes() if route["name"] == "Informational")
+    emulator.state.create_route({**informational, "name": "Made in the dashboard"})
     before = stack_file.read_text()
-    result = _write(emulator, stack_file)  # Staging Notifications is not in the production file: added
+    result = _write(emulator, stack_file)  # a route no stack file declares: added
     assert result.returncode == 0, result.stderr
     after = stack_file.read_text()
     comment = "  # Where alerts must go: every row of the runbook's routes table, checked on the compiled routes by"
-    added_at = after.index("    - name: Staging Notifications")
+    added_at = after.index("    - name: Made in the dashboard")
     assert added_at < after.index(comment)
     assert after[after.index(comment) :].startswith(before[before.index(comment) :][:200])
     removed, _ = _changed_lines(before, after)
     assert removed == []
-    assert "Staging Notifications" in result.stderr and "added as a new one" in result.stderr
+    assert "'Made in the dashboard'" in result.stderr and "added as a new one" in result.stderr
+    assert "- name: Staging Notifications" not in after, "staging's route, left to Pulumi.staging.yaml"
 
 
 def test_the_state_finds_a_declaration_renamed_in_the_file_since_the_last_up_by_its_previous_keys(
