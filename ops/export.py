@@ -830,7 +830,8 @@ def parser() -> argparse.ArgumentParser:
         "--stack-file",
         type=Path,
         help="reuse this stack file's names (alertSources, references, escalationPaths, slackChannels, route "
-        "keys) and fill in its SET-ME placeholders where the live org has the value",
+        "keys) and fill in its SET-ME placeholders where the live org has the value; its routes file "
+        "(routes/<stack>.yaml beside it) too, when the stack has one",
     )
     parser.add_argument(
         "--route-ids",

@@ -82,7 +82,13 @@ def parser() -> argparse.ArgumentParser:
         f"Environment, for --live and --compare-live only: {TOKEN_ENV} (an incident.io API key with the scope "
         f"'View data'), {API_URL_ENV} (default {DEFAULT_API_URL}). Exit codes: {_EXIT_CODES}."
     )
-    parser.add_argument("--stack-file", type=Path, required=True, help="the stack file whose names and routes to use")
+    parser.add_argument(
+        "--stack-file",
+        type=Path,
+        required=True,
+        help="the stack file whose names and routes to use (and its routes file, routes/<stack>.yaml beside it, "
+        "when the stack has one)",
+    )
     parser.add_argument(
         "alert",
         nargs="*",
