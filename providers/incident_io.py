@@ -528,6 +528,12 @@ class AlertRouteProvider(ResourceProvider):
             return
         if not changed:
             return
+        if V3_KEY in changed:
+            # Said in full: a setting only v3 can say is not in any field a person would look for.
+            now = "; ".join(settings_said(live.v3_settings)) or "none of them now"
+            changed = [
+                f"the settings only the v3 API can say ({now})" if field == V3_KEY else field for field in changed
+            ]
         raise ConcurrentEditError(
             f"alert route {described} was changed in incident.io since Pulumi last read it "
             f"(version {int(known_version)} in state, {live.version} live; changed fields: "
