@@ -23,8 +23,9 @@ from typing import Any
 import yaml
 
 from components.names import ATTRIBUTE_SUBJECT, NameResolutionError, match_one, resolve
-from components.route_compiler import compile_route, deep_merge
+from components.route_compiler import compile_route, compile_v3_settings, deep_merge
 from components.settings import (
+    ESCALATION_MODES,
     PLACEHOLDER,
     Lookup,
     Reference,
@@ -37,7 +38,8 @@ from components.settings import (
 from ops import stack_file as stack_file_yaml
 from ops.cli import EXIT_OK, InputError, OperationError, Progress, command_parser, connect, run
 from providers.alert_route_spec import declared_operation, from_live, normalize, validation_errors
-from providers.api import IncidentIoApi, JsonDict
+from providers.alert_route_v3 import grouping_enabled, observed, settings_said, with_v3
+from providers.api import IncidentIoApi, JsonDict, LiveRoute
 from providers.directory import Directory, fetch_directory
 from providers.route_compare import same_spec, without_defaults
 
@@ -144,7 +146,40 @@ def _single_literal(binding: Any) -> str | None:
     return None
 
 
-def _guess(payload: JsonDict, types: dict[str, str]) -> JsonDict:
+def _grouping(payload: JsonDict, live: LiveRoute) -> tuple[JsonDict | None, JsonDict | None]:
+    """The route's `grouping` and `whenAlertJoinsGroup` options (subjects not named yet), or None where it
+    has none. The escalation mode and the window type only for an org on the new grouping engine, where the
+    stack file may say them; elsewhere they stay in `raw`, as the v2 fields they are."""
+    if not grouping_enabled(payload):
+        return None, None
+    incident = payload.get("incident_config") or {}
+    grouping: JsonDict = {}
+    if incident.get("grouping_keys"):
+        grouping["keys"] = [key.get("reference") for key in incident["grouping_keys"]]
+    if incident.get("grouping_window_seconds"):
+        grouping["windowSeconds"] = incident["grouping_window_seconds"]
+    window_type = ((live.v3_settings.get("grouping_config") or {}).get("default") or {}).get("window_type")
+    if window_type:
+        grouping["windowType"] = window_type
+    relate, defer = incident.get("auto_relate_grouped_alerts"), incident.get("defer_time_seconds")
+    when: JsonDict | None = None
+    if live.migrated and relate and not defer:
+        when = {"mode": ESCALATION_MODES[1]}
+    elif live.migrated and defer and not relate:
+        when = {"mode": ESCALATION_MODES[0], "gracePeriodSeconds": defer}
+    return grouping, when
+
+
+def _summarised(channel: str | None, live: LiveRoute) -> bool | None:
+    """True when the route's one Slack channel posts a summary of each group (v3 only), else None."""
+    for destination in (live.v3_settings.get("message_config") or {}).get("destinations") or []:
+        target = destination.get("slack_targets") or {}
+        if channel is not None and _single_literal(target.get("binding")) == channel:
+            return True
+    return None
+
+
+def _guess(payload: JsonDict, types: dict[str, str], live: LiveRoute) -> JsonDict:
     """A high-level declaration with incident.io values where the config has names (named later)."""
     decl: JsonDict = {"name": payload["name"]}
     if payload.get("enabled") is False:
@@ -160,6 +195,8 @@ def _guess(payload: JsonDict, types: dict[str, str]) -> JsonDict:
     channels = payload.get("channel_config") or []
     if len(channels) == 1 and not channels[0].get("condition_groups"):
         decl["slack"] = _single_literal((channels[0].get("slack_targets") or {}).get("binding"))
+    decl["grouping"], decl["whenAlertJoinsGroup"] = _grouping(payload, live)
+    decl["slackGroupAlertsSummary"] = _summarised(decl.get("slack"), live)
     return decl
 
 
@@ -169,7 +206,7 @@ def _identity_vocabulary(decl: JsonDict, types: dict[str, str]) -> RouteVocabula
         condition["reference"]
         for conditions in [decl.get("when") or [], *[match.get("when") or [] for match in decl["sources"]]]
         for condition in conditions
-    ]
+    ] + list((decl.get("grouping") or {}).get("keys") or [])
     return RouteVocabulary(
         references={subject: Reference(subject, types.get(subject, "")) for subject in subjects},
         escalation_paths={decl["escalation"]: decl["escalation"]} if decl.get("escalation") else {},
@@ -191,16 +228,54 @@ def _without_nones(decl: JsonDict) -> JsonDict:
     return cleaned
 
 
-_ROUTE_FIELD_ORDER = ("name", "id", "key", "previousKeys", "enabled", "sources", "when", "escalation", "slack", "raw")
+_ROUTE_FIELD_ORDER = (
+    "name",
+    "id",
+    "key",
+    "previousKeys",
+    "enabled",
+    "sources",
+    "when",
+    "escalation",
+    "slack",
+    "slackGroupAlertsSummary",
+    "grouping",
+    "whenAlertJoinsGroup",
+    "raw",
+)
+# The incident_config fields that `grouping` and `whenAlertJoinsGroup` compile to, and the ranges the stack
+# file takes (components/settings.py).
+_COMPILES_TO_INCIDENT = {
+    "grouping": ("grouping_keys", "grouping_window_seconds"),
+    "whenAlertJoinsGroup": ("auto_relate_grouped_alerts", "defer_time_seconds"),
+}
+_WINDOW_SECONDS = (60, 172800)
+_GRACE_PERIOD_SECONDS = (0, 3600)
 # High-level field -> the payload field it compiles to. A guess is kept only when it reproduces that
 # field exactly; otherwise the field is left to `raw`, so the high-level form never says one thing
 # while `raw` says another.
 _COMPILES_TO = {"when": "condition_groups", "escalation": "escalation_config", "slack": "channel_config"}
 
 
-def _fitted(payload: JsonDict, types: dict[str, str]) -> JsonDict:
-    decl = _guess(payload, types)
+def _fitted(payload: JsonDict, types: dict[str, str], live: LiveRoute) -> JsonDict:
+    decl = _guess(payload, types, live)
+    window = (decl["grouping"] or {}).get("windowSeconds")
+    if window is not None and not _WINDOW_SECONDS[0] <= window <= _WINDOW_SECONDS[1]:
+        # Beyond what the option takes: left to `raw`, and so is what needs grouping said.
+        decl["grouping"] = decl["whenAlertJoinsGroup"] = None
+    grace = (decl["whenAlertJoinsGroup"] or {}).get("gracePeriodSeconds")
+    if grace is not None and not _GRACE_PERIOD_SECONDS[0] <= grace <= _GRACE_PERIOD_SECONDS[1]:
+        decl["whenAlertJoinsGroup"] = None
     compiled = _compile_guess(decl, types)
+    incident = payload.get("incident_config") or {}
+    for option, fields in _COMPILES_TO_INCIDENT.items():
+        said = {key: compiled["incident_config"].get(key) for key in fields}
+        live_fields = {key: incident.get(key) for key in fields}
+        if decl[option] and not same_spec({"incident_config": said}, {"incident_config": live_fields}):
+            decl[option] = None
+    if not decl["grouping"]:
+        decl["whenAlertJoinsGroup"] = None
+        compiled = _compile_guess(decl, types)
     if not same_spec({"alert_sources": compiled["alert_sources"]}, {"alert_sources": payload.get("alert_sources")}):
         for match in decl["sources"]:
             match["when"] = None
@@ -214,6 +289,8 @@ def _fitted(payload: JsonDict, types: dict[str, str]) -> JsonDict:
             wanted, got = payload.get(payload_field), compiled[payload_field]
         if not same_spec({payload_field: got}, {payload_field: wanted}):
             decl[high_level] = None
+    if not decl.get("slack"):
+        decl["slackGroupAlertsSummary"] = None
     return decl
 
 
@@ -350,6 +427,9 @@ class _Namer:
                 self._unresolved("alertSources", match["source"], "alert source", "GET /v2/alert_sources")
             match["when"] = conditions(match["when"])
         decl["when"] = conditions(decl["when"])
+        grouping = decl.get("grouping") or {}
+        if grouping.get("keys"):
+            grouping["keys"] = [self._reference(subject, labels) for subject in grouping["keys"]]
         path_id = decl.get("escalation")
         if path_id:
             path = self.paths.get(path_id)
@@ -383,22 +463,37 @@ def export(
         # Like grep: nothing matched is exit 1 (OperationError), with nothing written.
         raise OperationError(f"nothing to export: no live alert route{matching}")
     routes: list[JsonDict] = []
+    # Each exported route as the stack must compile it: its v2 payload and, where the stack file can say
+    # them, its settings only v3 can say (`with_v3`).
     payloads: dict[str, JsonDict] = {}
     notes: list[str] = []
     for index, entry in enumerate(listed, 1):
         progress.step("route", index, len(listed), str(entry.get("name")))
-        live = api.find_route(str(entry["id"]))
+        live = api.read_route(str(entry["id"]))
         if live is None:
             notes.append(f"route {entry.get('name')} ({entry['id']}) was deleted during the export; skipped")
             continue
-        payload = payloads[str(live["id"])] = normalize(from_live(live))
-        decl = _fitted(payload, types)
-        raw = _minimal_raw(_compile_guess(decl, types), payload)
-        declared = namer.declare(decl, _labels(live, {}))
-        declared["id"] = live["id"]
+        payload = normalize(from_live(live.answer))
+        decl = _fitted(payload, types, live)
+        compiled = _compile_guess(decl, types)
+        if live.migrated:
+            # What a v2 read cannot tell (docs/api-behaviour.md B15) is what the declaration says.
+            payload = observed(payload, compiled)
+        raw = _minimal_raw(compiled, payload)
+        settings = _v3_settings_said(decl, types)
+        payloads[live.id] = with_v3(payload, settings)
+        declared = namer.declare(decl, _labels(live.answer, {}))
+        declared["id"] = live.id
         if raw:
             declared["raw"] = raw
             notes.append(f"route {declared['name']}: {', '.join(sorted(raw))} kept in `raw` (no high-level form)")
+        if not same_spec(with_v3({}, settings), with_v3({}, live.v3_settings)):
+            notes.append(
+                f"WARNING: route {declared['name']} has settings only incident.io's v3 API can say that a stack file "
+                f"cannot declare ({'; '.join(settings_said(live.v3_settings))}; it says "
+                "grouping.windowType and slackGroupAlertsSummary for its one Slack channel): `pulumi up` refuses to "
+                "adopt it until they are changed in the incident.io dashboard"
+            )
         routes.append(declared)
     if not routes:
         raise OperationError("nothing to export: every matching route was deleted while the export ran")
@@ -439,6 +534,12 @@ def export(
     _verify(config, _with_unresolved(directory, config, namer.unresolved), payloads)
     result.config = config
     return result
+
+
+def _v3_settings_said(decl: JsonDict, types: dict[str, str]) -> JsonDict:
+    """The settings only v3 can say that the declaration says (the stack's `v3` input for it)."""
+    (route,) = route_declarations({"routes": [_without_nones(decl)]})
+    return compile_v3_settings(route, _identity_vocabulary(decl, types))
 
 
 def _ordered(route: JsonDict) -> JsonDict:
@@ -508,7 +609,8 @@ def _verify(config: JsonDict, directory: Directory, payloads: dict[str, JsonDict
     for route in route_declarations(checked):
         compiled = compile_route(route, resolved.vocabulary, resolved.source_ids)
         errors = validation_errors(compiled)
-        if errors or not same_spec(compiled, payloads[str(route.id)]):
+        settings = compile_v3_settings(route, resolved.vocabulary)
+        if errors or not same_spec(with_v3(compiled, settings), payloads[str(route.id)]):
             raise OperationError(
                 f"route {route.name!r} ({route.id}) does not round-trip through the stack config "
                 f"({errors or 'compiled payload differs from the live route'}); this is a bug in the export"
@@ -523,6 +625,7 @@ def _used_names(routes: list[JsonDict]) -> dict[str, set[str]]:
         used["references"].update(condition["reference"] for condition in conditions)
         used["escalationPaths"].update([route["escalation"]] if route.get("escalation") else [])
         used["slackChannels"].update([route["slack"]] if route.get("slack") else [])
+        used["references"].update((route.get("grouping") or {}).get("keys") or [])
     return used
 
 

@@ -208,8 +208,9 @@ def v3_payload(spec: JsonDict, settings: JsonDict) -> JsonDict:
             grouping["window_seconds"] = incident["grouping_window_seconds"]
         # Required while grouping is on; "'rolling' matches the previous grouping behaviour" (TF CHANGELOG v5.41.0).
         grouping["window_type"] = grouping_settings.get("window_type", "rolling")
-        if "ai_enabled" in grouping_settings:
-            grouping["ai_enabled"] = grouping_settings["ai_enabled"]
+        # Said either way: an update that leaves it out keeps the route's current value (SDK GroupingSettingsV3:
+        # "Omit it on an update to keep the current value"), which would not be the declaration's.
+        grouping["ai_enabled"] = bool(grouping_settings.get("ai_enabled", False))
         # auto_relate_grouped_alerts true / false -> on_priority_increase / on_each_new_alert, whose grace
         # period is defer_time_seconds (the mode that takes none is sent without it: the API refuses it).
         escalation_v3["when_alert_joins_group"] = (

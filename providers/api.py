@@ -156,16 +156,6 @@ class IncidentIoApi:
         except NotFoundError:
             return None
 
-    def find_route_like(self, spec: JsonDict) -> JsonDict | None:
-        """A live route with this spec's name and the same spec, read fresh: after a create whose
-        answer was lost, this tells whether the create landed."""
-        for entry in self.list_routes():
-            if entry.get("name") == spec.get("name"):
-                live = self.find_route(str(entry["id"]))
-                if live is not None and same_spec(spec, from_live(live)):
-                    return live
-        return None
-
     def read_route(self, route_id: str) -> LiveRoute | None:
         """The route as this project compares it: one GET in an org not on the new grouping engine, and a
         second one, through v3, in an org that is (what v2 cannot say is only in the v3 answer). None
@@ -180,8 +170,9 @@ class IncidentIoApi:
             return None  # deleted between the two reads
         return LiveRoute(answer, v3_only_settings(answer_v3), migrated=True)
 
-    def find_live_route_like(self, spec: JsonDict, v3_settings: JsonDict | None = None) -> LiveRoute | None:
-        """`find_route_like` with the route's v3-only settings compared too (read where the org has them)."""
+    def find_route_like(self, spec: JsonDict, v3_settings: JsonDict | None = None) -> LiveRoute | None:
+        """A live route with this spec's name, the same spec and the same v3-only settings, read fresh: after
+        a create whose answer was lost, this tells whether the create landed."""
         declared = with_v3(spec, v3_settings)
         for entry in self.list_routes():
             if entry.get("name") == spec.get("name"):

@@ -239,7 +239,7 @@ class AlertRouteProvider(ResourceProvider):
         if taken_over and adopt_id == taken_over:
             with self._lock:
                 self._declared_ids.add(str(taken_over))
-        if adopt_id != rpc.UNKNOWN and not _has_unknowns(checked["spec"]):
+        if adopt_id != rpc.UNKNOWN and not _has_unknowns(checked["spec"]) and not _has_unknowns(settings):
             try:
                 if not managed:
                     # A route this stack does not manage yet: say at preview which live route `up` will take
@@ -675,7 +675,7 @@ class AlertRouteProvider(ResourceProvider):
 
     def _recover_lost_create(self, spec: JsonDict, settings: JsonDict, lost: ResponseLostError) -> LiveRoute:
         """The POST may have created the route although no answer came back: find it, or create once more."""
-        landed = self.api.find_live_route_like(spec, settings)
+        landed = self.api.find_route_like(spec, settings)
         if landed is not None:
             return landed
         try:

@@ -105,6 +105,8 @@ def test_the_v3_payload_is_one_the_sdk_accepts_and_says_what_the_spec_says(spec:
             "grouping_keys": incident["grouping_keys"],
             "window_seconds": incident["grouping_window_seconds"],
             "window_type": "fixed",
+            # Said either way: left out, an update would keep whatever the route had.
+            "ai_enabled": False,
         }
         # defer_time_seconds is on_each_new_alert's grace period (TF CHANGELOG v5.41.0, "Migration").
         assert payload["escalation_config"]["when_alert_joins_group"] == {
