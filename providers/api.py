@@ -146,15 +146,22 @@ class IncidentIoApi:
         """Slim entries (id, name, enabled, and a version that may be stale)."""
         return self.client.paginate(ROUTES, "alert_routes")
 
-    def get_route(self, route_id: str) -> JsonDict:
-        body: JsonDict = self.client.get(_item(ROUTES, route_id))["alert_route"]
+    def _alert_route(self, method: str, path: str, payload: JsonDict | None = None) -> JsonDict:
+        """One call on one alert route, through either version: the route the API answers."""
+        body: JsonDict = self.client.request(method, path, json=payload)["alert_route"]
         return body
 
-    def find_route(self, route_id: str) -> JsonDict | None:
+    def _found(self, path: str) -> JsonDict | None:
         try:
-            return self.get_route(route_id)
+            return self._alert_route("GET", path)
         except NotFoundError:
             return None
+
+    def get_route(self, route_id: str) -> JsonDict:
+        return self._alert_route("GET", _item(ROUTES, route_id))
+
+    def find_route(self, route_id: str) -> JsonDict | None:
+        return self._found(_item(ROUTES, route_id))
 
     def read_route(self, route_id: str) -> LiveRoute | None:
         """The route as this project compares it: one GET in an org not on the new grouping engine, and a
@@ -182,36 +189,21 @@ class IncidentIoApi:
         return None
 
     def create_route(self, payload: JsonDict) -> JsonDict:
-        body: JsonDict = self.client.request("POST", ROUTES, json=payload)["alert_route"]
-        return body
+        return self._alert_route("POST", ROUTES, payload)
 
     def update_route(self, route_id: str, payload: JsonDict, version: int) -> JsonDict:
-        body: JsonDict = self.client.request("PUT", _item(ROUTES, route_id), json={**payload, "version": version})[
-            "alert_route"
-        ]
-        return body
+        return self._alert_route("PUT", _item(ROUTES, route_id), {**payload, "version": version})
 
     # Alert routes through v3 (an org on the new alert grouping engine only: see org_mode)
-    def get_route_v3(self, route_id: str) -> JsonDict:
-        body: JsonDict = self.client.get(_item(ROUTES_V3, route_id))["alert_route"]
-        return body
-
     def find_route_v3(self, route_id: str) -> JsonDict | None:
-        try:
-            return self.get_route_v3(route_id)
-        except NotFoundError:
-            return None
+        return self._found(_item(ROUTES_V3, route_id))
 
     def create_route_v3(self, payload: JsonDict) -> JsonDict:
-        body: JsonDict = self.client.request("POST", ROUTES_V3, json=payload)["alert_route"]
-        return body
+        return self._alert_route("POST", ROUTES_V3, payload)
 
     def update_route_v3(self, route_id: str, payload: JsonDict, version: int) -> JsonDict:
         """v2 and v3 writes share one version: `version` is the current one plus one, whichever wrote last."""
-        body: JsonDict = self.client.request("PUT", _item(ROUTES_V3, route_id), json={**payload, "version": version})[
-            "alert_route"
-        ]
-        return body
+        return self._alert_route("PUT", _item(ROUTES_V3, route_id), {**payload, "version": version})
 
     def delete_route(self, route_id: str) -> bool:
         """Delete a route; False when it was already gone."""

@@ -302,7 +302,8 @@ class AlertRouteProvider(ResourceProvider):
     def _create_v2(self, spec: JsonDict) -> LiveRoute:
         answer = self.api.create_route(spec)
         # Written through v2, the route has v3's defaults for what v2 cannot say (a rolling window, no
-        # summaries): nothing more to read, in either org mode.
+        # summaries), and its v2 answer says the rest: nothing more to read or to take from the
+        # declaration (`migrated=False`), in either org mode.
         return LiveRoute(answer, {}, migrated=False)
 
     def _create_v3(self, spec: JsonDict, settings: JsonDict) -> LiveRoute:
