@@ -99,10 +99,16 @@ def call_counts(n: int, org_mode: str) -> list[str]:
         host.update(first, created[first][0], states[first], changed)
         update_calls = _calls(state, mark)
 
-        mark = len(state.requests)
-        for name in names:
-            host.delete(name, created[name][0], states[name])
-        destroy_calls = _calls(state, mark)
+        # `pulumi destroy` is another run, with a host of its own (this one's created routes are its own
+        # stack's, which it would never delete: providers/incident_io.py, `_delete`).
+        destroyer = EngineHost({"incidentio:apiKey": CANARY_API_KEY, "incidentio:apiUrl": emulator.url})
+        try:
+            mark = len(state.requests)
+            for name in names:
+                destroyer.delete(name, created[name][0], states[name])
+            destroy_calls = _calls(state, mark)
+        finally:
+            destroyer.close()
     return [
         org_mode,
         str(n),
