@@ -3,10 +3,10 @@
 benchmarks/provider_benchmark.py drives the dynamic provider host over gRPC from Python; this module runs the
 whole thing a user runs: the real CLI (scripts/pulumi-cli.sh), the program, the Python dynamic provider host,
 on a copy of the project made by the end-to-end harness (tests/e2e/harness.py: a file state backend, the
-stand-in AWS and Kubernetes plugins and the stand-in Python language host), with the emulator answering every
-call after `--latency-ms` (about the real API's pace from nearby). The routes stack is production's with its
-routes replaced by `--routes` generated ones and no routing tests; one `pulumi up` creates them, untimed but
-reported. It prints Markdown:
+stand-in AWS and Kubernetes plugins, the Python language host beside the CLI or else the stand-in), with the
+emulator answering every call after `--latency-ms` (about the real API's pace from nearby). The routes stack is
+production's with its routes replaced by `--routes` generated ones and no routing tests; one `pulumi up` creates
+them, untimed but reported. It prints Markdown:
 
 1. Bare GETs of the same routes with `requests`, sequential and N at once: the floor.
 2. Each CLI command, for the routes stack and for a baseline stack of one route (the same program, sources
@@ -17,6 +17,11 @@ reported. It prints Markdown:
 
 Times are the median of `--repeat` runs, round-robin: what a run typically takes, which one slow run of a
 shared machine cannot move (a best-of would report the luckiest run); the range shows the noise.
+
+`--stalling-api` measures something else: with the routes created, every request stalls past the client's
+real 30 s read timeout, and each of `pulumi refresh`, the pull request preview's and the deploy's command
+runs once: the time to its failure, the route GETs it sent and whether it ended with the message that names
+the API URL setting.
 
 Run: `.venv/bin/python -m benchmarks.engine_benchmark` (see --help; about 4-5 minutes with the defaults);
 docs/benchmark.md holds a committed run.
@@ -46,8 +51,16 @@ from benchmarks.provider_benchmark import _bare_gets, _table
 from components.routing_tests import symbolic_routes, verify
 from components.settings import RoutingCoverage
 from tests.conftest import CANARY_API_KEY, CANARY_TOKEN_PREFIX
-from tests.e2e.harness import STAND_INS, CliRun, Workspace, pulumi_cli_dir
-from tests.emulator import Emulator, running_emulator
+from tests.e2e.harness import (
+    COMMAND_TIMEOUT,
+    GENERATED_ROUTE_SOURCES,
+    CliRun,
+    Workspace,
+    configure_routes,
+    generated_routes,
+    pulumi_cli_dir,
+)
+from tests.emulator import Emulator, Fault, running_emulator
 from tests.emulator.seed import seed_directory
 from tests.emulator.server import _Handler
 
@@ -59,9 +72,6 @@ BASELINE_STACK = "staging"
 SOURCES_BASE_URL = "https://api.incident.io"
 # A route's reads: through v2, and in an org on the new grouping engine (the emulator's default) through v3 too.
 ROUTE_PATH = ("/v2/alert_routes/", "/v3/alert_routes/")
-# The two sources the program itself needs (alertmanagerSource, checklySource); only these are declared, so
-# that routing coverage derives no alert from a source no route takes (a `dropped` warning).
-SOURCES = ("alertmanager", "checkly")
 # What a default --parallel is shown as.
 DEFAULT = "default"
 
@@ -109,44 +119,14 @@ def count_route_gets(emulator: Emulator) -> InFlight:
     return counter
 
 
-def generated_routes(count: int) -> list[dict[str, Any]]:
-    """`count` routes, each on one source with a condition, that routing coverage has nothing to say about:
-    per source, the first route takes alerts without a severity and each other one a severity value of its
-    own, so every alert coverage derives reaches exactly one route (no `dropped`, `twice` or `unreached`)."""
-    routes: list[dict[str, Any]] = []
-    for index in range(count):
-        source = SOURCES[index % len(SOURCES)]
-        condition: dict[str, Any] = (
-            {"reference": "severity", "operation": "is_not_set"}
-            if index < len(SOURCES)
-            else {"reference": "severity", "operation": "one_of", "values": [f"level-{index:03d}"]}
-        )
-        routes.append(
-            {"name": f"Route {index:03d}", "sources": [{"source": source, "when": [condition]}], "slack": "alerts"}
-        )
-    return routes
-
-
 def baseline_route() -> dict[str, Any]:
     """The baseline stack's one route: every source, no condition, so that no derived alert goes nowhere. Its
     name is not a routes-stack name: the provider refuses to create a second route of a name."""
-    return {"name": "Baseline route", "sources": [{"source": source} for source in SOURCES], "slack": "alerts"}
-
-
-def configure(workspace: Workspace, stack: str, routes: list[dict[str, Any]], like: dict[str, Any]) -> None:
-    """The stack file's routes replaced by `routes`, its names by production's (`like`), and no routing tests
-    (their output and checks are not what is measured). Encrypted and operator-set values stay as set."""
-
-    def edit(config: dict[str, Any]) -> None:
-        for key in ("alertmanagerSource", "checklySource", "references", "escalationPaths", "slackChannels"):
-            config[key] = like[key]
-        config["alertSources"] = {key: like["alertSources"][key] for key in SOURCES}
-        config["routes"] = routes
-        config.pop("routingTests", None)
-        # Coverage findings warn by default; `failOn` would make them errors. None is expected: keep the default.
-        config.pop("routingCoverage", None)
-
-    workspace.edit_config(stack, edit)
+    return {
+        "name": "Baseline route",
+        "sources": [{"source": source} for source in GENERATED_ROUTE_SOURCES],
+        "slack": "alerts",
+    }
 
 
 def parallel_default(cli_dir: Path) -> int:
@@ -186,15 +166,14 @@ runpy.run_module("pulumi.dynamic", run_name="__main__", alter_sys=True)
 """
 
 
-def patched_host_dir(root: Path, workers: int) -> Path:
-    """A directory to put first on PATH instead of tests/stand_ins: the same stand-ins (linked; their launchers
-    find their scripts through the link) and the patched dynamic provider host, which the CLI then prefers to
-    the one beside it."""
+def patched_host_dir(root: Path, workers: int, path_first: Path | None) -> Path:
+    """A directory to put first on PATH instead of the workspace's own (`path_first`: the stand-in language host
+    where the CLI has no real one, linked here too): the patched dynamic provider host, which the CLI then
+    prefers to the one beside it."""
     directory = root / f"host-{workers}-workers"
     directory.mkdir()
-    for launcher in STAND_INS.iterdir():
-        if launcher.name.startswith("pulumi-"):
-            (directory / launcher.name).symlink_to(launcher)
+    for launcher in path_first.iterdir() if path_first else []:
+        (directory / launcher.name).symlink_to(launcher.resolve())
     host = directory / "pulumi-resource-pulumi-python"
     host.write_text(PATCHED_HOST.format(workers=workers))
     host.chmod(0o755)
@@ -239,7 +218,8 @@ class Samples:
 
 
 def warnings_in(run: CliRun) -> list[str]:
-    """Warnings other than the harness's own (the CLI names each stand-in it found on PATH, every run)."""
+    """Warnings other than the harness's own (the CLI names each plugin it found on PATH, every run: the patched
+    dynamic provider host, and the stand-in language host where the CLI has no real one)."""
     return [
         line.strip()
         for line in run.output.splitlines()
@@ -252,12 +232,14 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_timed(workspace: Workspace, command: Command, counter: InFlight, samples: Samples, stand_ins: Path) -> None:
+def run_timed(
+    workspace: Workspace, command: Command, counter: InFlight, samples: Samples, path_first: Path | None
+) -> None:
     """One command: its wall time (the CLI process from start to exit), the CPU it and the emulator used, its
     route GETs and the most at once. The CLI's CPU is its children's, which the CLI waits for (plugins, the
     program), as the kernel adds a reaped child's time to its parent's."""
     assert workspace.emulator is not None
-    workspace.stand_ins = stand_ins
+    workspace.path_first = path_first
     before = len(workspace.emulator.state.requests)
     counter.reset()
     children, ours = _cpu(resource.RUSAGE_CHILDREN), _cpu(resource.RUSAGE_SELF)
@@ -323,6 +305,45 @@ def commands_to_run(parallels: list[int | None], host_workers: int) -> list[Comm
     return commands + [Command(BASELINE_STACK, args) for args in (PREVIEW, REFRESH, REFRESH_ONLY, PREVIEW_REFRESH)]
 
 
+@contextmanager
+def routes_workspace(
+    routes: int, latency: float, stacks: tuple[str, ...], log: Callable[[str], None]
+) -> Iterator[tuple[Workspace, Path, dict[str, Any]]]:
+    """A workspace of `stacks` on an emulator answering after `latency` seconds, the routes stack's routes
+    replaced by `routes` generated ones (not created yet); also a scratch directory and production's config
+    as the stack file had it."""
+    cli_dir = pulumi_cli_dir()
+    with (
+        tempfile.TemporaryDirectory(prefix="engine-benchmark-") as tmp,
+        running_emulator(api_key=CANARY_API_KEY, latency=latency) as emulator,
+    ):
+        seed_directory(emulator.state, base_url=SOURCES_BASE_URL, token_prefix=CANARY_TOKEN_PREFIX)
+        log("configuring the stacks (pulumi stack init, config set)")
+        workspace = Workspace.create(Path(tmp) / "workspace", cli_dir, api_key=CANARY_API_KEY, stacks=stacks)
+        workspace.emulator = emulator
+        production: dict[str, Any] = {}
+        workspace.edit_config(ROUTES_STACK, production.update)
+        configure_routes(workspace, ROUTES_STACK, generated_routes(routes), production)
+        yield workspace, Path(tmp), production
+
+
+def first_up_of(workspace: Workspace, routes: int, log: Callable[[str], None]) -> tuple[float, int, list[str]]:
+    """`pulumi up` of the routes stack: its seconds, its API calls and the ids of the routes it created."""
+    emulator = workspace.emulator
+    assert emulator is not None
+    log(f"first up of {routes} routes")
+    before = len(emulator.state.requests)
+    up = workspace.pulumi("up", "--yes", stack=ROUTES_STACK)
+    for line in warnings_in(up):
+        print(f"warning in the first up: {line}", file=sys.stderr)
+    route_ids = [
+        route_id for route_id, route in emulator.state.routes.items() if str(route.payload["name"]).startswith("Route ")
+    ]
+    if len(route_ids) != routes:
+        raise RuntimeError(f"expected {routes} live routes after the first up, found {len(route_ids)}")
+    return up.seconds, len(emulator.state.requests) - before, route_ids
+
+
 def measure(
     routes: int,
     latency: float,
@@ -331,26 +352,18 @@ def measure(
     log: Callable[[str], None],
 ) -> Results:
     started = time.monotonic()
-    cli_dir = pulumi_cli_dir()
-    default_parallel = parallel_default(cli_dir)
-    with (
-        tempfile.TemporaryDirectory(prefix="engine-benchmark-") as tmp,
-        running_emulator(api_key=CANARY_API_KEY, latency=latency) as emulator,
-    ):
-        seed_directory(emulator.state, base_url=SOURCES_BASE_URL, token_prefix=CANARY_TOKEN_PREFIX)
+    default_parallel = parallel_default(pulumi_cli_dir())
+    with routes_workspace(routes, latency, (ROUTES_STACK, BASELINE_STACK), log) as (workspace, tmp, production):
+        emulator = workspace.emulator
+        assert emulator is not None
         counter = count_route_gets(emulator)
-        log("configuring the stacks (pulumi stack init, config set)")
-        workspace = Workspace.create(
-            Path(tmp) / "workspace", cli_dir, api_key=CANARY_API_KEY, stacks=(ROUTES_STACK, BASELINE_STACK)
-        )
-        workspace.emulator = emulator
-        stand_ins = {
-            workers: patched_host_dir(Path(tmp), workers) for workers in {c.host_workers for c in commands} if workers
+        own_path_first = workspace.path_first
+        patched = {
+            workers: patched_host_dir(tmp, workers, own_path_first)
+            for workers in {c.host_workers for c in commands}
+            if workers
         }
-        production: dict[str, Any] = {}
-        workspace.edit_config(ROUTES_STACK, production.update)
-        configure(workspace, ROUTES_STACK, generated_routes(routes), production)
-        configure(workspace, BASELINE_STACK, [baseline_route()], production)
+        configure_routes(workspace, BASELINE_STACK, [baseline_route()], production)
         configured: dict[str, Any] = {}
         workspace.edit_config(ROUTES_STACK, configured.update)  # as the program will read it
         coverage = {
@@ -358,20 +371,8 @@ def measure(
             for count in (routes, 2 * routes)
         }
 
-        log(f"first up of {routes} routes")
-        before = len(emulator.state.requests)
-        up = workspace.pulumi("up", "--yes", stack=ROUTES_STACK)
-        first_up, first_up_calls = up.seconds, len(emulator.state.requests) - before
-        for line in warnings_in(up):
-            print(f"warning in the first up: {line}", file=sys.stderr)
+        first_up, first_up_calls, route_ids = first_up_of(workspace, routes, log)
         workspace.pulumi("up", "--yes", stack=BASELINE_STACK)
-        route_ids = [
-            route_id
-            for route_id, route in emulator.state.routes.items()
-            if str(route.payload["name"]).startswith("Route ")
-        ]
-        if len(route_ids) != routes:
-            raise RuntimeError(f"expected {routes} live routes after the first up, found {len(route_ids)}")
 
         cli = {command: Samples() for command in commands}
         # Round-robin, not one command's repeats in a row: a slow spell of this shared machine then touches
@@ -381,7 +382,7 @@ def measure(
                 log(
                     f"round {round_ + 1}/{repeat}: {command.label}, --parallel {command.parallel_text}, {command.stack}"
                 )
-                where = stand_ins[command.host_workers] if command.host_workers else STAND_INS
+                where = patched[command.host_workers] if command.host_workers else own_path_first
                 run_timed(workspace, command, counter, cli[command], where)
 
         # The floors of each row that GETs: the same number of GETs at the concurrency its --parallel asks for
@@ -398,6 +399,75 @@ def measure(
             ids = (route_ids * (gets // routes + 1))[:gets]
             bare[gets, at_once] = median_of(repeat, functools.partial(_bare_gets, emulator, ids, at_once))
     return Results(default_parallel, first_up, first_up_calls, coverage, cli, bare, time.monotonic() - started)
+
+
+# An API that stops answering: every request held this long, past the client's real 30 s read timeout.
+STALL_SECONDS = 45.0
+# What users run by hand, then the pull request preview's and the deploy's command lines (.github/workflows).
+STALLED_COMMANDS = (("refresh", "--yes"), ("preview", "--refresh", "--diff"), ("up", "--yes", "--refresh", "--diff"))
+# The end of the message of a run that gave up on the API (providers/http.py, ApiUnreachableError).
+GAVE_UP = "so no more are sent"
+
+
+@dataclass
+class StalledRun:
+    command: tuple[str, ...]
+    seconds: float | None  # None: the harness stopped it after COMMAND_TIMEOUT
+    returncode: int | None
+    route_gets: int
+    routes_asked: int
+    clear: bool  # the output says why it stopped and which setting to check
+
+
+def measure_stalling(routes: int, log: Callable[[str], None]) -> tuple[list[StalledRun], float]:
+    """Each of STALLED_COMMANDS on the routes stack, once its routes exist and every request stalls: the time
+    from its start to its exit, what it asked the API, and whether it ended with the clear message."""
+    started = time.monotonic()
+    with routes_workspace(routes, 0.0, (ROUTES_STACK,), log) as (workspace, _, _):
+        emulator = workspace.emulator
+        assert emulator is not None
+        first_up_of(workspace, routes, log)
+        for method in ("GET", "POST", "PUT", "DELETE"):
+            emulator.inject(Fault(method, ".*", times=10**9, delay=STALL_SECONDS))
+        runs = []
+        for command in STALLED_COMMANDS:
+            log(f"pulumi {' '.join(command)} against the stalled API")
+            before = len(emulator.state.requests)
+            try:
+                run: CliRun | None = workspace.pulumi(*command, stack=ROUTES_STACK, expect=None)
+            except subprocess.TimeoutExpired:
+                run = None
+            gets = [
+                path
+                for method, path in emulator.state.requests[before:]
+                if method == "GET" and path.startswith(ROUTE_PATH)
+            ]
+            runs.append(
+                StalledRun(
+                    command,
+                    run.seconds if run else None,
+                    run.returncode if run else None,
+                    len(gets),
+                    len(set(gets)),
+                    run is not None and GAVE_UP in run.text and "INCIDENT_IO_API_URL" in run.text,
+                )
+            )
+    return runs, time.monotonic() - started
+
+
+def stalling_rows(runs: list[StalledRun], routes: int) -> list[list[str]]:
+    return [
+        [
+            f"`pulumi {' '.join(run.command)}`",
+            str(routes),
+            f"{run.seconds:.1f}" if run.seconds is not None else f"> {COMMAND_TIMEOUT:.0f} (stopped)",
+            str(run.returncode) if run.returncode is not None else "-",
+            str(run.route_gets),
+            str(run.routes_asked),
+            "yes" if run.clear else "no",
+        ]
+        for run in runs
+    ]
 
 
 def bare_rows(results: Results, latency_ms: float) -> list[list[str]]:
@@ -446,7 +516,8 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m benchmarks.engine_benchmark",
         description=(
             "pulumi refresh and preview of many routes through the real Pulumi CLI (the end-to-end harness: "
-            "stand-in AWS/Kubernetes plugins and language host) against the emulator, with bare GETs as the "
+            "stand-in AWS/Kubernetes plugins; the real language host where it is beside the CLI) against the "
+            "emulator, with bare GETs as the "
             "floor; prints Markdown. Builds the CLI with scripts/pulumi-cli.sh first if it is not built."
         ),
     )
@@ -472,7 +543,25 @@ def parser() -> argparse.ArgumentParser:
         help="also refresh with Pulumi's dynamic provider host patched to N gRPC workers instead of 4, to tell "
         "what bounds a refresh (an experiment, not what users run); 0 leaves it out (default 16)",
     )
+    parser.add_argument(
+        "--stalling-api",
+        action="store_true",
+        help=f"measure only an API that stalls every request past the 30 s read timeout: the time `pulumi refresh`, "
+        f"the pull request preview and the deploy take to fail, on --routes routes (about 4 minutes); each command "
+        f"once, and stopped after {COMMAND_TIMEOUT:.0f} s",
+    )
     return parser
+
+
+def print_stalling(routes: int, log: Callable[[str], None]) -> None:
+    runs, took = measure_stalling(routes, log)
+    print(
+        f"Run {time.strftime('%Y-%m-%d')} on {platform.machine()} ({os.cpu_count()} CPUs), Python "
+        f"{platform.python_version()}, in {took:.0f} s; each command once\n"
+    )
+    print(f"### An API that stalls every request (held {STALL_SECONDS:g} s; the client's read timeout is 30 s)\n")
+    header = ["command", "routes", "s to exit", "exit code", "route GETs sent", "routes asked", "clear message"]
+    print(_table(header, stalling_rows(runs, routes)))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -483,6 +572,9 @@ def main(argv: list[str] | None = None) -> None:
     def log(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
+    if args.stalling_api:
+        print_stalling(args.routes, log)
+        return
     commands = commands_to_run([value or None for value in args.parallel], args.host_workers)
     results = measure(args.routes, args.latency_ms / 1000, args.repeat, commands, log)
     print(

@@ -18,12 +18,13 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from components.names import ATTRIBUTE_SUBJECT
 from components.route_compiler import compile_route
 from components.settings import (
+    PLACEHOLDER,
     AttributeValue,
     ConfigProblemsError,
     Expectation,
@@ -111,6 +112,14 @@ class Outcome:
     undecided: tuple[str, ...]
     # The readings the result rests on and what could not be evaluated, each naming its route.
     doubts: tuple[str, ...]
+    # Per member ("pages", "slack"): each name of the stack -> what it stands for, so that two names
+    # for one escalation path or channel are the same target (a name not in it stands for itself).
+    targets: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def same(self, member: str, names: Iterable[str]) -> frozenset[str]:
+        """What these names stand for: two names of one target are one."""
+        targets = self.targets.get(member, {})
+        return frozenset(targets.get(name, name) for name in names)
 
     def reach(self, member: str) -> Reach:
         certain = [effect for effect in self.effects if effect.certain]
@@ -153,8 +162,12 @@ class StackRoutes:
     # Attribute name (key of references) -> condition subject.
     subjects: Mapping[str, str]
     subject_types: Mapping[str, str]
-    path_names: Mapping[str, str]
-    channel_names: Mapping[str, str]
+    # Escalation path and Slack channel -> its names in the stack (the first is shown where a route does
+    # not name it itself), and per route the names its declaration uses.
+    path_names: Mapping[str, tuple[str, ...]]
+    channel_names: Mapping[str, tuple[str, ...]]
+    declared_paths: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    declared_channels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -168,9 +181,11 @@ class StackRoutes:
             RouteEffect(
                 route=match.route_name,
                 certain=match.certain,
-                pages=_named(match.escalation_path_ids, self.path_names)
+                pages=_named(match.escalation_path_ids, self.declared_paths.get(match.route_name, {}), self.path_names)
                 + tuple(f"user {user}" for user in match.user_ids),
-                slack=_named(match.slack_channel_ids, self.channel_names),
+                slack=_named(
+                    match.slack_channel_ids, self.declared_channels.get(match.route_name, {}), self.channel_names
+                ),
                 incident=match.creates_incident,
                 pages_known=match.pages_known,
                 slack_known=match.posts_known,
@@ -188,19 +203,30 @@ class StackRoutes:
             effects,
             tuple(route.route_name for route in evaluation.undecided),
             tuple(self._readable(doubt) for doubt in doubts),
+            {"pages": self._targets(self.path_names), "slack": self._targets(self.channel_names)},
         )
+
+    @staticmethod
+    def _targets(names: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+        return {name: target for target, aliases in names.items() for name in aliases}
 
     def _readable(self, text: str) -> str:
         """Ids and subjects in the evaluator's words replaced by the stack's names."""
-        names = {subject: name for name, subject in self.subjects.items()}
-        names.update({source_id: key for key, source_id in self.source_ids.items() if source_id != key})
+        names: dict[str, str] = {}
+        for name, subject in self.subjects.items():
+            names.setdefault(subject, name)
+        for key, source_id in self.source_ids.items():
+            if source_id not in self.source_ids:
+                names.setdefault(source_id, key)
         for value in sorted(names, key=len, reverse=True):
             text = text.replace(value, names[value])
         return text
 
 
-def _named(ids: Iterable[str], names: Mapping[str, str]) -> tuple[str, ...]:
-    return tuple(names.get(id_, id_) for id_ in ids)
+def _named(ids: Iterable[str], declared: Mapping[str, str], names: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """Targets by the name the route's declaration gives them, else by the stack's first name for them
+    (an id the stack has no name for, by its id)."""
+    return tuple(declared.get(id_) or (names.get(id_) or (id_,))[0] for id_ in ids)
 
 
 def _inverse(mapping: Mapping[str, str]) -> dict[str, str]:
@@ -208,6 +234,22 @@ def _inverse(mapping: Mapping[str, str]) -> dict[str, str]:
     for key, value in mapping.items():
         inverse.setdefault(value, key)
     return inverse
+
+
+def _all_names(mapping: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    names: dict[str, tuple[str, ...]] = {}
+    for key, value in mapping.items():
+        names[value] = (*names.get(value, ()), key)
+    return names
+
+
+def _representatives(table: Mapping[str, Any], identity: Callable[[Any], Any]) -> dict[str, str]:
+    """Each key of a name table -> the first key whose entry names the same thing as its own (itself
+    when none before it does; an entry whose identity is None is only itself)."""
+    first: dict[Any, str] = {}
+    return {
+        key: key if identity(entry) is None else first.setdefault(identity(entry), key) for key, entry in table.items()
+    }
 
 
 def compiled_routes(
@@ -219,8 +261,16 @@ def compiled_routes(
         source_ids=dict(source_ids),
         subjects={name: reference.subject for name, reference in vocabulary.references.items()},
         subject_types={ref.subject: ref.type for ref in vocabulary.references.values() if ref.type},
-        path_names=_inverse(vocabulary.escalation_paths),
-        channel_names=_inverse(vocabulary.slack_channels),
+        path_names=_all_names(vocabulary.escalation_paths),
+        channel_names=_all_names(vocabulary.slack_channels),
+        declared_paths={
+            route.name: {vocabulary.escalation_paths[route.escalation]: route.escalation}
+            for route in routes
+            if route.escalation
+        },
+        declared_channels={
+            route.name: {vocabulary.slack_channels[route.slack]: route.slack} for route in routes if route.slack
+        },
     )
 
 
@@ -233,14 +283,23 @@ def symbolic_routes(config: JsonDict, attribute_types: Mapping[str, str] | None 
     can add doubts but never hides one."""
     tables = name_tables(config)
     types = attribute_types or {}
+    # Two keys whose entries name the same thing stand for the same symbol, as they resolve to one id.
+    same_attribute = _representatives(
+        tables.references, lambda declared: None if declared.subject else (declared.attribute, declared.id)
+    )
     references = {
-        key: Reference(declared.subject or f"{ATTRIBUTE_SUBJECT}{declared.id or key}", types.get(key, ""))
+        key: Reference(
+            declared.subject or f"{ATTRIBUTE_SUBJECT}{declared.id or same_attribute[key]}", types.get(key, "")
+        )
         for key, declared in tables.references.items()
     }
-    paths = {key: key for key in tables.escalation_paths}
-    channels = {key: key for key in tables.slack_channels}
+    paths = _representatives(tables.escalation_paths, lambda lookup: (lookup.name, lookup.id))
+    channels = _representatives(
+        tables.slack_channels, lambda channel: None if channel.startswith(PLACEHOLDER) else channel
+    )
     vocabulary = RouteVocabulary(references, paths, channels)
-    return compiled_routes(route_declarations(config), vocabulary, {key: key for key in tables.alert_sources})
+    sources = _representatives(tables.alert_sources, lambda lookup: (lookup.name, lookup.id))
+    return compiled_routes(route_declarations(config), vocabulary, sources)
 
 
 def _tested_attributes(routes: StackRoutes) -> dict[str, dict[str, list[str]]]:
@@ -310,7 +369,7 @@ def mismatches(outcome: Outcome, expect: Expectation) -> list[str]:
         if wanted is None:
             continue
         got = outcome.reach(member)
-        if got.settled and got.sure == wanted:
+        if got.settled and outcome.same(member, got.sure) == outcome.same(member, wanted):
             continue
         expected = f"expected {member} {_listed(wanted)}" if wanted else f"expected no {member}"
         if got.settled:
@@ -393,10 +452,16 @@ def findings(routes: StackRoutes, outcomes: Sequence[Outcome], tests: Sequence[R
             may = "" if all(effect.certain for effect in paging) else "may "
             said = ", ".join(f"{effect.route} ({', '.join(effect.pages)})" for effect in paging)
             twice.append(f"{may}pages twice: {len(paging)} routes page for it: {said}")
-        posts = Counter(channel for effect in outcome.effects for channel in set(effect.slack))
+        posts = Counter(channel for effect in outcome.effects for channel in outcome.same("slack", effect.slack))
         for channel in sorted(channel for channel, count in posts.items() if count > 1):
-            posting = [effect.route for effect in outcome.effects if channel in effect.slack]
-            twice.append(f"is posted to Slack {channel} {len(posting)} times, by {', '.join(posting)}")
+            posting = [effect for effect in outcome.effects if channel in outcome.same("slack", effect.slack)]
+            called = sorted(
+                {name for effect in posting for name in effect.slack if outcome.same("slack", [name]) == {channel}}
+            )
+            twice.append(
+                f"is posted to Slack {' / '.join(called)} {len(posting)} times, by "
+                + ", ".join(effect.route for effect in posting)
+            )
         if twice:
             message = f"{which} {'; and '.join(twice)}.{doubts} {_acknowledge(alert, reached.possible)}"
             found.append(Finding("twice", message))
@@ -471,9 +536,15 @@ def _paging(outcome: Outcome) -> int:
     return sum(1 for effect in outcome.effects if effect.pages)
 
 
+def _targets_reached(outcome: Outcome, member: str) -> Reach:
+    """What an alert reaches, two names of one target counted as one."""
+    reach = outcome.reach(member)
+    return Reach(outcome.same(member, reach.sure), outcome.same(member, reach.possible), reach.open)
+
+
 def _change(before: Outcome, after: Outcome) -> str | None:
-    was = {member: before.reach(member) for member in MEMBERS}
-    now = {member: after.reach(member) for member in MEMBERS}
+    was = {member: _targets_reached(before, member) for member in MEMBERS}
+    now = {member: _targets_reached(after, member) for member in MEMBERS}
     if was == now:
         return None
     if was["routes"].possible and not now["routes"].possible:

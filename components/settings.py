@@ -525,6 +525,12 @@ def _reference_problems(raw: dict[str, Any]) -> list[str]:
     for duplicate in sorted({name for name in names if names.count(name) > 1}):
         problems.append(f"routes: the name {duplicate!r} is used twice; route names must be unique in a stack")
     keys = [route.get("key") or resource_key(route["name"]) for route in raw["routes"]]
+    for index, key in enumerate(keys):
+        if not key:
+            problems.append(
+                f"{_route_label(raw, index)}: its name has no letter or digit to make its resource key from; give it "
+                "a `key` (lower-case letters, digits and -)"
+            )
     for duplicate in sorted({key for key in keys if keys.count(key) > 1}):
         problems.append(f"routes: two routes share the resource key {duplicate!r}; give one of them another `key`")
     for index, route in enumerate(raw["routes"]):

@@ -11,15 +11,17 @@ from providers.api import IncidentIoApi
 from providers.http import (
     API_URL_ENV,
     DEFAULT_API_URL,
+    READ_TIMEOUT_ENV,
     TOKEN_ENV,
     ApiClient,
     Credentials,
     IncidentIoError,
     InvalidApiUrlError,
     InvalidCredentialsError,
+    InvalidSettingError,
 )
 
-# Exit codes, the same for every command (README: "Operations").
+# Exit codes, the same for every command (docs/operations.md).
 EXIT_OK = 0
 EXIT_FAILED = 1  # the API or a write failed; the message says which, and what is left as it was
 EXIT_USAGE = 2  # bad arguments or unreadable input (argparse uses 2 as well)
@@ -44,7 +46,8 @@ def command_parser(prog: str, description: str, *, scopes: str, exit_codes: str)
         description=description,
         epilog=(
             f"Environment: {TOKEN_ENV} (required; an incident.io API key with {scopes}), "
-            f"{API_URL_ENV} (default {DEFAULT_API_URL}). Exit codes: {exit_codes}."
+            f"{API_URL_ENV} (default {DEFAULT_API_URL}), {READ_TIMEOUT_ENV} (seconds, default 30). "
+            f"Exit codes: {exit_codes}."
         ),
     )
 
@@ -57,10 +60,13 @@ def connect(progress: Progress | None = None) -> IncidentIoApi:
     except InvalidCredentialsError as error:
         raise InputError(str(error)) from None
     if not credentials.api_key:
-        raise InputError(f"{TOKEN_ENV} is not set: export {TOKEN_ENV}=inc_... (an incident.io API key) and run again")
+        raise InputError(
+            f"{TOKEN_ENV} is not set: set it to an incident.io API key without typing the key into the command line, "
+            f"e.g. `read -rsp 'incident.io API key: ' {TOKEN_ENV} && export {TOKEN_ENV}`, and run again"
+        )
     try:
         return IncidentIoApi(ApiClient(credentials, on_retry=(progress or Progress()).say))
-    except InvalidApiUrlError as error:
+    except (InvalidApiUrlError, InvalidSettingError) as error:
         raise InputError(str(error)) from None
 
 

@@ -251,6 +251,8 @@ def apply(api: IncidentIoApi, plan: RoutePlan) -> Outcome:
             updated = api.update_route_v3(plan.live_id, v3_payload(plan.spec, settings), current.version + 1)
         else:
             updated = api.update_route(plan.live_id, plan.spec, current.version + 1)
+    except ResponseLostError:
+        return _settled_update(api, plan)
     except IncidentIoError as error:
         if not is_version_conflict(error):
             raise
@@ -260,6 +262,32 @@ def apply(api: IncidentIoApi, plan: RoutePlan) -> Outcome:
         changed = _edited_since(plan, current, latest) if latest is not None else ["(deleted)"]
         raise RestoreConflictError(_edited_message(current, latest, changed)) from None
     return Outcome(plan, True, f"restored, now version {updated['version']}")
+
+
+def _settled_update(api: IncidentIoApi, plan: RoutePlan) -> Outcome:
+    """After a PUT whose answer never came (after every retry): the route read again (through v3 too, in a
+    migrated org) says whether it went through, rather than a failure reported for a write that may have landed."""
+    assert plan.live_id is not None
+    lost = "its answer never arrived"
+    try:
+        latest = api.read_route(plan.live_id)
+    except IncidentIoError:
+        return Outcome(
+            plan,
+            False,
+            f"{lost}, and reading it again failed too: it may or may not be restored; run restore again, which "
+            "changes only what still differs",
+        )
+    if latest is None:
+        return Outcome(
+            plan,
+            False,
+            f"{lost}, and the route read again is gone (deleted in incident.io); run restore again, which creates "
+            "it again",
+        )
+    if same_spec(plan.declared(latest), latest.route(plan.spec)):
+        return Outcome(plan, True, f"restored, now version {latest.version}; {lost}, the route read again says so")
+    return Outcome(plan, False, f"{lost}, and the route read again is not restored; run restore again")
 
 
 def _edited_since(plan: RoutePlan, seen: LiveRoute, current: LiveRoute) -> list[str]:

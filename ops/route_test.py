@@ -44,7 +44,7 @@ from components.settings import (
     routing_tests,
 )
 from ops import stack_file as stack_file_yaml
-from ops.cli import EXIT_FAILED, EXIT_OK, InputError, Progress, command_parser, connect, run
+from ops.cli import EXIT_FAILED, EXIT_OK, InputError, OperationError, Progress, command_parser, connect, run
 from ops.export import export, project_name
 from providers.api import IncidentIoApi, JsonDict
 from providers.directory import fetch_directory
@@ -215,17 +215,26 @@ def read_live(api: IncidentIoApi, progress: Progress, stack_file: StackFile) -> 
     config = stack_file.config
     directory = fetch_directory(api, sources=True, attributes=True, escalation_paths=True)
     try:
-        resolve(name_tables(config), directory)
+        resolved = resolve(name_tables(config), directory)
     except NameResolutionError as error:
         raise InputError(f"{stack_file.path}: {error}") from None
     tables = {key: config[key] for key in ROUTE_CONFIG_KEYS if key != "routes" and key in config}
     live: JsonDict = {**tables, "routes": []}
-    if next(iter(api.list_routes()), None) is not None:
-        # Without the file's routes, the export's list is the live routes alone.
-        live = export(api, progress, existing=tables).config
-    declared_sources = set(config["alertSources"])
     names = {route["name"] for route in config["routes"]}
     ids = {route["id"] for route in config["routes"] if route.get("id")}
+    if next(iter(api.list_routes()), None) is not None:
+        # With the file's routes, so that each live route is named the way its declaration names things.
+        result = export(api, progress, existing={**tables, "routes": config["routes"]}, directory=directory)
+        stack_sources = set(resolved.source_ids.values())
+        unreadable = [
+            failure.describe()
+            for failure in result.failed
+            if failure.name in names or failure.id in ids or stack_sources & set(failure.source_ids)
+        ]
+        if unreadable:
+            raise OperationError("live routes of this stack cannot be evaluated: " + "; ".join(unreadable))
+        live = {**result.config, "routes": result.live_routes}
+    declared_sources = set(config["alertSources"])
     kept = [
         route
         for route in live["routes"]
@@ -272,7 +281,12 @@ def _outcome_text(outcome: Outcome) -> list[str]:
 def _all_text(outcomes: list[Outcome], failed: list[str], found: list[Finding], tests: int) -> list[str]:
     width = max((len(outcome.alert.describe()) for outcome in outcomes), default=0)
     lines = [f"{outcome.alert.describe():<{width}}  ->  {outcome.describe()}" for outcome in outcomes]
-    lines.append(f"routing tests: {tests - len(failed)} of {tests} pass")
+    return lines + _results_text(failed, found, tests)
+
+
+def _results_text(failed: list[str], found: list[Finding], tests: int) -> list[str]:
+    """The routing tests' results and routing coverage, a line each."""
+    lines = [f"routing tests: {tests - len(failed)} of {tests} pass"]
     lines += [f"FAIL {failure}" for failure in failed]
     lines += [f"warning: routing coverage ({finding.kind}): {finding.message}" for finding in found]
     return lines
@@ -376,7 +390,7 @@ def main(argv: list[str]) -> int:
             rows = [{"change": c.kind, "before": c.before.row(), "after": c.after.row()} for c in changes]
             print(json.dumps({"summary": change_summary(changes), "rows": rows}, indent=2))
         else:
-            print("\n".join(_compare_text(changes)))
+            print("\n".join([*_compare_text(changes), *_results_text(failed, found, len(stack_file.tests))]))
         # What changes is for people to judge; the preview fails on failing routing tests.
         return EXIT_OK
     routes = live.routes if live is not None else symbolic_routes(config)

@@ -1,14 +1,18 @@
 """The one place that speaks HTTP to incident.io.
 
-Sessions, bearer auth, timeouts, retries (urllib3's Retry), error mapping from the API's
-ErrorResponse, cursor pagination, and redaction of credentials from anything we raise.
+Sessions, bearer auth, timeouts, retries (urllib3's Retry), failing fast when the API has stopped
+answering, error mapping from the API's ErrorResponse, cursor pagination, and redaction of credentials
+from anything we raise.
 """
 
 from __future__ import annotations
 
 import http.client
 import logging
+import math
 import os
+import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +25,9 @@ from urllib3.exceptions import (
     InvalidHeader,
     MaxRetryError,
     NameResolutionError,
+    NewConnectionError,
     ReadTimeoutError,
+    ResponseError,
     SSLError,
 )
 from urllib3.util.retry import Retry
@@ -29,12 +35,22 @@ from urllib3.util.retry import Retry
 DEFAULT_API_URL = "https://api.incident.io"
 TOKEN_ENV = "INCIDENT_IO_TOKEN"  # noqa: S105 - the variable's name, not a token
 API_URL_ENV = "INCIDENT_IO_API_URL"
+READ_TIMEOUT_ENV = "INCIDENT_IO_READ_TIMEOUT"
 
-# (connect, read) seconds for one attempt.
+# (connect, read) seconds for one attempt. The read timeout can be set with INCIDENT_IO_READ_TIMEOUT.
 DEFAULT_TIMEOUT = (5.0, 30.0)
-# Attempts after the first; with the backoff and Retry-After cap below, one call gives up after
-# at most about MAX_RETRIES * (read timeout + MAX_RETRY_AFTER_SECONDS) seconds.
+# What INCIDENT_IO_READ_TIMEOUT may say, in seconds.
+READ_TIMEOUT_RANGE = (0.05, 300.0)
+# Attempts after the first, for connection failures, 429 and 5xx (about 15 s of backoff in all).
 MAX_RETRIES = 5
+# Attempts of one call that may time out: a call to an API that stalls every request gives up after
+# 2 x (5 s connect + 30 s read) = 70 s at most (urllib3 does not wait before a first retry), instead
+# of 6 attempts and about 3 minutes.
+MAX_TIMED_OUT_ATTEMPTS = 2
+# Calls of one process (the program, the provider host of one command, an ops command) to one API URL
+# that may time out; every later call fails at once, unsent. A call that timed out has already failed
+# its run, so the rest of the run has nothing to gain by waiting on an API that does not answer.
+MAX_TIMED_OUT_CALLS = 3
 # incident.io limits each key to 1200 requests a minute (api-docs.incident.io, "Rate Limits"): a
 # 429's Retry-After is at most the rest of that minute.
 MAX_RETRY_AFTER_SECONDS = 60
@@ -84,13 +100,87 @@ class ResponseLostError(IncidentIoError):
     """The request may have reached the server, but no usable answer came back."""
 
 
-class _RetryPolicy(Retry):
-    """urllib3's Retry, plus: a POST answered 429 is retried, since the server did not act on it; and
-    each retry is announced (`notify`), so that a caller waiting on a dead host hears of it at once."""
+class ApiUnreachableError(IncidentIoError):
+    """Not sent: earlier calls of this process to the same API got no answer in time."""
 
-    def __init__(self, *args: Any, notify: Callable[[str], None] | None = None, **kwargs: Any) -> None:
+
+class InvalidSettingError(IncidentIoError):
+    """A setting of the API client read from the environment cannot be used; the message names it."""
+
+
+class TimeoutBreaker:
+    """The calls of this process to one API URL that timed out (each after its retries). Once there are
+    MAX_TIMED_OUT_CALLS of them it is open: ApiClient.request refuses every later call before sending it,
+    and the retry policy stops retrying. Shared by every client of the process (the provider host serves 4
+    calls at once), so it counts under a lock."""
+
+    def __init__(self, limit: int = MAX_TIMED_OUT_CALLS) -> None:
+        self.limit = limit
+        self._seen: list[str] = []
+        self._lock = threading.Lock()
+
+    @property
+    def is_open(self) -> bool:
+        with self._lock:
+            return len(self._seen) >= self.limit
+
+    def record(self, reason: str) -> None:
+        with self._lock:
+            self._seen.append(reason)
+
+    def what_was_seen(self) -> str:
+        """E.g. `3 requests timed out (no answer within 30 s)`."""
+        with self._lock:
+            reasons = ", ".join(dict.fromkeys(self._seen))
+            return f"{len(self._seen)} requests timed out ({reasons})"
+
+
+_BREAKERS: dict[str, TimeoutBreaker] = {}
+_BREAKERS_LOCK = threading.Lock()
+
+
+def breaker_for(base_url: str) -> TimeoutBreaker:
+    """The one breaker of this process for an API URL."""
+    with _BREAKERS_LOCK:
+        return _BREAKERS.setdefault(base_url, TimeoutBreaker())
+
+
+def read_timeout_setting() -> float:
+    """The read timeout: INCIDENT_IO_READ_TIMEOUT seconds when set, else 30 s. A value that is not a number
+    of seconds in READ_TIMEOUT_RANGE is refused, naming the variable."""
+    raw = os.environ.get(READ_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT[1]
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    low, high = READ_TIMEOUT_RANGE
+    if not low <= seconds <= high:
+        raise InvalidSettingError(
+            f"{READ_TIMEOUT_ENV}={raw[:20]!r} is not a number of seconds from {low:g} to {high:g}; "
+            f"unset it for the default {DEFAULT_TIMEOUT[1]:g} s"
+        )
+    return seconds
+
+
+class _RetryPolicy(Retry):
+    """urllib3's Retry, plus: a POST answered 429 is retried, since the server did not act on it; at most
+    MAX_TIMED_OUT_ATTEMPTS attempts of a call time out; no retry once the process's `breaker` is open;
+    and each retry is announced (`notify`), so that a caller waiting on a dead host hears of it at once."""
+
+    def __init__(
+        self,
+        *args: Any,
+        notify: Callable[[str], None] | None = None,
+        read_timeout: float = DEFAULT_TIMEOUT[1],
+        breaker: TimeoutBreaker | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.notify = notify
+        self.read_timeout = read_timeout
+        self.breaker = breaker
         # The number of retries allowed in all, for "retrying 2/5": `total` counts down as they happen.
         self.allowed = self.total if isinstance(self.total, int) else 0
 
@@ -98,6 +188,8 @@ class _RetryPolicy(Retry):
         retry = super().new(**kw)
         assert isinstance(retry, _RetryPolicy)
         retry.notify = self.notify
+        retry.read_timeout = self.read_timeout
+        retry.breaker = self.breaker
         retry.allowed = self.allowed
         return retry
 
@@ -112,15 +204,25 @@ class _RetryPolicy(Retry):
     ) -> _RetryPolicy:
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
         assert isinstance(retry, _RetryPolicy)
+        timeouts = sum(1 for attempt in retry.history if timed_out(attempt.error))
+        if timeouts >= MAX_TIMED_OUT_ATTEMPTS or (self.breaker is not None and self.breaker.is_open):
+            # Given up the way urllib3 gives up when a count runs out (an answer is then returned as it is).
+            reason = error or ResponseError(f"HTTP {response.status if response is not None else '?'}")
+            raise MaxRetryError(_pool, url, reason) from reason
         if self.notify is not None:
             if response is not None and response.status == 429:
                 why = "rate limited (HTTP 429)"
             elif response is not None:
                 why = f"HTTP {response.status}"
             else:
-                why = f"no answer ({failure_reason(error)})"
+                why = f"no answer ({failure_reason(error, self.read_timeout)})"
+            last = (
+                " (the last try if it times out too)"
+                if timed_out(error) and timeouts == MAX_TIMED_OUT_ATTEMPTS - 1
+                else ""
+            )
             host = f"{_pool.scheme}://{_pool.host}:{_pool.port}" if _pool is not None else "incident.io"
-            self.notify(f"{method} {url}: {why} from {host}, retrying {len(retry.history)}/{self.allowed}...")
+            self.notify(f"{method} {url}: {why} from {host}, retrying {len(retry.history)}/{self.allowed}{last}...")
         return retry
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
@@ -153,6 +255,8 @@ def _chain(error: BaseException | None) -> list[BaseException]:
     return chain
 
 
+_READ_TIMEOUT_REASON = "no answer within {seconds:g} s"
+
 # What went wrong, most telling first: urllib3's NewConnectionError is a ConnectTimeoutError too,
 # so the socket's own error decides before the timeouts do.
 _REASONS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str], ...] = (
@@ -163,25 +267,41 @@ _REASONS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str
     ),
     (NameResolutionError, "the host name does not resolve"),
     (SSLError, "the TLS handshake failed"),
-    ((ReadTimeoutError, requests.exceptions.ReadTimeout), f"no answer within {DEFAULT_TIMEOUT[1]:.0f} s"),
+    ((ReadTimeoutError, requests.exceptions.ReadTimeout), _READ_TIMEOUT_REASON),
     ((ConnectTimeoutError, requests.exceptions.ConnectTimeout), "the connection timed out"),
 )
 
 
-def failure_reason(error: BaseException | None) -> str:
+def timed_out(error: BaseException | None) -> bool:
+    """The attempt got no answer in time: a read timeout, or a connection that was neither made nor refused
+    within the connect timeout (urllib3's NewConnectionError, a refused or failed connection, is not one)."""
+    chain = _chain(error)
+    if any(isinstance(link, NewConnectionError) for link in chain):
+        return False
+    timeouts = (ReadTimeoutError, ConnectTimeoutError, requests.exceptions.Timeout, TimeoutError)
+    return any(isinstance(link, timeouts) for link in chain)
+
+
+def failure_reason(error: BaseException | None, read_timeout: float = DEFAULT_TIMEOUT[1]) -> str:
     """What went wrong with a connection, in a few words (never the libraries' own text, which is long
     and names internals)."""
     chain = _chain(error)
     for kinds, reason in _REASONS:
         if any(isinstance(link, kinds) for link in chain):
-            return reason
+            return reason.format(seconds=read_timeout)
     for link in chain:
         if isinstance(link, OSError) and link.errno:
             return os.strerror(link.errno).lower()
     return "the connection failed"
 
 
-def _retry_policy(max_retries: int, notify: Callable[[str], None] | None = None) -> Retry:
+def _retry_policy(
+    max_retries: int,
+    notify: Callable[[str], None] | None = None,
+    *,
+    read_timeout: float = DEFAULT_TIMEOUT[1],
+    breaker: TimeoutBreaker | None = None,
+) -> _RetryPolicy:
     return _RetryPolicy(
         total=max_retries,
         connect=max_retries,
@@ -198,6 +318,8 @@ def _retry_policy(max_retries: int, notify: Callable[[str], None] | None = None)
         retry_after_max=MAX_RETRY_AFTER_SECONDS,
         raise_on_status=False,
         notify=notify,
+        read_timeout=read_timeout,
+        breaker=breaker,
     )
 
 
@@ -217,7 +339,11 @@ def _clean_key(value: str, setting: str) -> str:
     for position, character in enumerate(key, 1):
         if not "!" <= character <= "~":
             kind = "a control character" if character < " " or character == "\x7f" else "a space or non-ASCII character"
-            how = "`pulumi config set --secret incidentio:apiKey`" if CONFIG_API_KEY in setting else f"export {setting}"
+            how = (
+                "`pulumi config set --secret incidentio:apiKey`, which prompts for it"
+                if CONFIG_API_KEY in setting
+                else f"`read -rs {setting} && export {setting}`"
+            )
             raise InvalidCredentialsError(
                 f"{setting} holds {kind} at position {position} of the key; an incident.io API key has none. "
                 f"Set it again with the key copied from the incident.io dashboard ({how})"
@@ -234,7 +360,7 @@ class Credentials:
     url_setting: str = f"`{CONFIG_API_URL}` or {API_URL_ENV}"
 
     def __repr__(self) -> str:
-        return f"Credentials(api_key={REDACTED}, api_url={display_url(self.api_url)!r})"
+        return f"Credentials(api_key={REDACTED}, api_url={shown_url(self.api_url, self.api_key)!r})"
 
     @classmethod
     def resolve(cls, api_key: str | None, api_url: str | None, *, from_config: bool = True) -> Credentials:
@@ -267,6 +393,20 @@ def display_url(url: str) -> str:
     return f"{scheme}{separator}***@{rest.rsplit('@', 1)[1]}"
 
 
+# What an incident.io API key looks like (`inc_` and more): kept out of messages even when it was put in
+# another setting than the key's, where no redaction knows it.
+_API_KEY_SHAPE = re.compile(r"inc_[^\s/?#&=\"']{8,}")
+
+
+def shown_url(url: str, api_key: str = "") -> str:
+    """A URL as a message may show it: no user name or password (display_url), no query or fragment
+    (either may carry a token), and no API key, the configured one or anything shaped like one."""
+    scheme, separator, rest = display_url(url).partition("://")
+    cut = min((rest.index(mark) for mark in "?#" if mark in rest), default=len(rest))
+    shown = f"{scheme}{separator}{rest[:cut]}{'…' if cut < len(rest) else ''}"
+    return _API_KEY_SHAPE.sub(REDACTED, Redactor(api_key)(shown))
+
+
 class Redactor:
     """Removes known secret strings (the API key, alert source tokens seen so far) from text."""
 
@@ -289,18 +429,30 @@ class Redactor:
 
 
 def _checked_base_url(credentials: Credentials) -> str:
+    """The API URL, or a refusal that names its setting and never shows a secret: not the key (whichever
+    setting it was put in), not a password, not a query. A value that is no URL at all is not shown."""
     url = credentials.api_url
     parts = urlsplit(url)
+    check = f"check {credentials.url_setting}"
+    if url == credentials.api_key or _API_KEY_SHAPE.match(url):
+        key_setting = f"`{CONFIG_API_KEY}`" if CONFIG_API_URL in credentials.url_setting else TOKEN_ENV
+        raise InvalidApiUrlError(
+            f"{credentials.url_setting} holds what looks like an incident.io API key (not shown), not a URL: put the "
+            f"key in {key_setting}, and in {credentials.url_setting} the API URL (default {DEFAULT_API_URL}) or nothing"
+        )
+    if "://" not in url:
+        raise InvalidApiUrlError(
+            f"the incident.io API URL in {credentials.url_setting} is not an http(s) URL like {DEFAULT_API_URL} (the "
+            f"value is not shown: without http:// or https:// it may be a secret in the wrong setting): {check}"
+        )
     problem = ""
     # Looked for before the URL is taken apart: a password holding `/`, `?` or `#` hides from urlsplit.
     if "@" in url.partition("://")[2]:
         problem = "holds a user name or password; incident.io takes the API key, so leave them out"
     elif parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        problem = f"is not an http(s) URL like {DEFAULT_API_URL}"
+        problem = f"is not an http(s) URL like {DEFAULT_API_URL} (no query, no fragment)"
     if problem:
-        raise InvalidApiUrlError(
-            f"the incident.io API URL {display_url(url)!r} {problem}: check {credentials.url_setting}"
-        )
+        raise InvalidApiUrlError(f"the incident.io API URL {shown_url(url, credentials.api_key)!r} {problem}: {check}")
     return url.rstrip("/")
 
 
@@ -311,16 +463,18 @@ class ApiClient:
         self,
         credentials: Credentials,
         *,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        timeout: tuple[float, float] | None = None,
         max_retries: int = MAX_RETRIES,
         on_retry: Callable[[str], None] | None = None,
     ) -> None:
-        """`on_retry` hears of each retry as it starts (default: this module's logger)."""
+        """`timeout`: (connect, read) seconds of one attempt (default: 5 s, and INCIDENT_IO_READ_TIMEOUT or
+        30 s). `on_retry` hears of each retry as it starts (default: this module's logger)."""
         if not credentials.api_key:
             raise AuthenticationError(
                 f"no incident.io API key: set {credentials.key_setting}"
                 + (
-                    " (`pulumi config set --secret incidentio:apiKey ...` or the environment variable)"
+                    " (`pulumi config set --secret incidentio:apiKey`, which prompts for it; or the environment"
+                    " variable)"
                     if CONFIG_API_KEY in credentials.key_setting
                     else ""
                 )
@@ -328,10 +482,11 @@ class ApiClient:
         self.credentials_setting = credentials.key_setting
         self.url_setting = credentials.url_setting
         self.base_url = _checked_base_url(credentials)
-        self.display_url = display_url(self.base_url)
+        self.display_url = shown_url(self.base_url, credentials.api_key)
         self.redact = Redactor(credentials.api_key)
         notify = on_retry or log.warning
-        self._timeout = timeout
+        self._timeout = timeout or (DEFAULT_TIMEOUT[0], read_timeout_setting())
+        self._breaker = breaker_for(self.base_url)
         self._session = requests.Session()
         self._session.headers.update(
             {
@@ -340,9 +495,13 @@ class ApiClient:
                 "User-Agent": "unkey-alert-routing-pulumi",
             }
         )
-        adapter = HTTPAdapter(
-            max_retries=_retry_policy(max_retries, lambda line: notify(self.redact(line))), pool_maxsize=16
+        retry = _retry_policy(
+            max_retries,
+            lambda line: notify(self.redact(line)),
+            read_timeout=self._timeout[1],
+            breaker=self._breaker,
         )
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=16)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
 
@@ -359,6 +518,11 @@ class ApiClient:
         """Send one request (with retries) and return the decoded JSON body, or None for an empty one."""
         url = f"{self.base_url}{path}"
         what = f"{method} {path}"
+        if self._breaker.is_open:
+            raise ApiUnreachableError(
+                f"{what}: not sent: {self._breaker.what_was_seen()} at {self.display_url} in this run, so no more "
+                f"are sent. Check {self.url_setting} and that incident.io is reachable from here, then run again"
+            )
         try:
             response = self._session.request(method, url, json=json, params=params, timeout=self._timeout)
         except requests.exceptions.RetryError:
@@ -366,10 +530,15 @@ class ApiClient:
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             # Retried when nothing had been sent, or when the method is safe to repeat (not a POST).
             retried = any(isinstance(link, MaxRetryError) for link in _chain(exc))
+            reason = failure_reason(exc, self._timeout[1])
+            stopping = ""
+            if timed_out(exc):
+                self._breaker.record(reason)
+                if self._breaker.is_open:
+                    stopping = f"; {self._breaker.what_was_seen()} in this run, so no more are sent"
             raise ResponseLostError(
-                f"{what}: no answer from {self.display_url} ({failure_reason(exc)})"
-                f"{', also after retrying' if retried else ''}; check {self.url_setting} and that incident.io "
-                "is reachable from here"
+                f"{what}: no answer from {self.display_url} ({reason}){', also after retrying' if retried else ''}"
+                f"{stopping}; check {self.url_setting} and that incident.io is reachable from here"
             ) from None
         except Exception as exc:  # requests, urllib3 and http.client messages can quote the headers
             raise IncidentIoError(

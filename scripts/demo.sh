@@ -9,22 +9,26 @@ usage() {
 usage: ./scripts/demo.sh [staging|production]     (default: staging)
 
 Runs the real workflow of this project for one stack with nothing configured and no account needed:
-the real Pulumi CLI, `pulumi config set` for the values only an operator knows, then
-`pulumi preview`, `pulumi up --yes` and `pulumi preview --expect-no-changes`, and a summary
-(e.g. "1 route adopted with 0 writes to incident.io").
+the real Pulumi CLI, `pulumi config set` for the values only an operator knows (the API key from stdin),
+then `pulumi preview --diff`, `pulumi up --yes` and `pulumi preview --expect-no-changes`, and a summary
+(e.g. "1 route adopted with 0 writes to incident.io"). The emulator stops at the end: to go on and try
+your own changes, use ./scripts/sandbox.sh (README, "Day one").
 
 It uses only local stand-ins, never a real account:
-- incident.io: the emulator (tests/emulator), seeded with today's org (the runbook's six routes);
-- AWS and Kubernetes: the stand-in plugins of tests/stand_ins (they answer and log; nothing leaves
-  this machine); credentials in your environment (AWS_*, INCIDENT_IO_*, KUBECONFIG, PULUMI_*) are
-  not passed to the CLI;
+- incident.io: the emulator (tests/emulator), seeded with today's org (the runbook's six routes), with a
+  throwaway API key only it accepts;
+- AWS and Kubernetes: the stand-in plugins of tests/stand_ins (they answer and log; nothing leaves this
+  machine), installed into the demo's PULUMI_HOME as real plugins are; credentials in your environment
+  (AWS_*, INCIDENT_IO_*, KUBECONFIG, PULUMI_*) are not passed to the CLI;
 - state: a local file backend and its own PULUMI_HOME in .cache/demo/ (or $DEMO_DIR), replaced on
   each run.
 
 It creates .venv with requirements-dev.txt when needed (the emulator checks requests against the
-incident.io SDK, a test dependency), and uses the installed `pulumi` if there is one, else builds
-the CLI with scripts/pulumi-cli.sh (Go 1.24+; minutes the first time). Without an installed CLI,
-the Python language host is the stand-in of tests/stand_ins (the real one cannot be built here).
+incident.io SDK, a test dependency), and uses the installed `pulumi` if there is one, else builds the CLI
+with scripts/pulumi-cli.sh (Go 1.24+; minutes the first time). The Python language host is the real one
+where it is beside the CLI (an installed CLI's; scripts/pulumi-cli.sh copies it there from
+../shared/tools/pulumi-language-python/ where that exists), else the stand-in of tests/stand_ins; the
+demo says which.
 EOF
 }
 
@@ -36,26 +40,9 @@ case "${1:-}" in
 esac
 if [ $# -gt 1 ]; then usage >&2; exit 2; fi
 
-# The virtualenv, as scripts/test.sh makes it (same stamp: the dev requirements are installed).
-python=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  echo "==> creating .venv"
-  "$python" -m venv .venv
-fi
-stamp=.venv/.requirements-installed
-if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.txt -nt "$stamp" ]; then
-  echo "==> installing requirements-dev.txt into .venv"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-  touch "$stamp"
-fi
-
-# The CLI: an installed one (with its real language host), else the one built from the Go module proxy.
-if command -v pulumi >/dev/null 2>&1; then
-  cli_dir=$(dirname "$(readlink -f "$(command -v pulumi)")")
-  echo "==> using the installed Pulumi CLI in $cli_dir"
-else
-  echo "==> no Pulumi CLI installed: scripts/pulumi-cli.sh builds it (minutes the first time, then reused)"
-  cli_dir=$(./scripts/pulumi-cli.sh)
-fi
+# shellcheck source=scripts/dev-env.sh
+. scripts/dev-env.sh
+ensure_dev_venv
+cli_dir=$(dev_pulumi_cli_dir)
 
 exec .venv/bin/python -m tests.e2e.demo "$stack" --cli-dir "$cli_dir" --workdir "${DEMO_DIR:-.cache/demo}"

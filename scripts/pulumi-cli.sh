@@ -10,23 +10,23 @@
 # - two scripts that ship in the sdk/v3 module: pulumi-language-python-exec (the Python language host
 #   runs it from the host's own directory) and pulumi-resource-pulumi-python (the provider of dynamic resources,
 #   `python -u -m pulumi.dynamic`, found on PATH or beside `pulumi`).
+# - pulumi-language-python, the Python language host, where this machine has one: see below.
 # Once built it is reused as long as tools/pulumi/go.mod and go.sum are unchanged (a stamp file holds
 # their hash). A build happens in a temporary directory and is moved into place only when it succeeded.
 #
-# Missing: pulumi-language-python, the Python language host, which is its own Go module and the Go
-# module proxy doesn't serve it (tools/pulumi/go.mod says more). The CLI built here can manage stacks,
-# state, config and outputs, but running the Python program (preview, up) needs that host on PATH:
-# add it as a `tool` in tools/pulumi/go.mod once the proxy serves it, and this script builds it too.
+# The Python language host (pulumi-language-python) runs the program for preview, up, refresh and destroy.
+# It is its own Go module, which the Go module proxy doesn't serve (tools/pulumi/go.mod says more), so it
+# isn't built here. Where the repository sits beside a `shared` directory holding the real host, built from
+# pulumi/pulumi's source (../shared/tools/pulumi-language-python/pulumi-language-python, with a README saying
+# how), it is copied beside the CLI on every run where the copy is missing or differs, as an installed CLI
+# has it; without it, the CLI built here manages stacks, state, config and outputs but cannot run the
+# program (scripts/pulumi.sh says so; the end-to-end tests and the demo then use a stand-in host).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools=$root/tools/pulumi
 cold_minutes=4 # measured: 14 s of downloads and 3.5 min of compiling on 2 cores, with empty Go caches
-
-if ! command -v go >/dev/null 2>&1; then
-  echo "pulumi-cli.sh: 'go' was not found: install Go 1.24 or newer (https://go.dev/doc/install) to build the" \
-    "Pulumi CLI from source, or install the Pulumi CLI the normal way: https://www.pulumi.com/docs/install/" >&2
-  exit 127
-fi
+host_name=pulumi-language-python
+shared_host=$root/../shared/tools/$host_name/$host_name
 
 # The version: pkg/v3's (the CLI's module) in go.mod, which must be sdk/v3's too.
 version=$(awk '$1 == "github.com/pulumi/pulumi/pkg/v3" { print $2 }' "$tools/go.mod")
@@ -59,9 +59,25 @@ complete() { # $1 holds every executable, built from this go.mod and go.sum
   local name
   for name in "${names[@]}" "${shims[@]}"; do [ -x "$1/$name" ] || return 1; done
 }
+# The real language host beside the CLI in $1, when this machine has one (see the top); atomic, so a run that
+# started the CLI meanwhile sees the old copy or the new one.
+add_host() {
+  if [ -x "$shared_host" ] && ! cmp -s "$shared_host" "$1/$host_name"; then
+    install -m 0755 "$shared_host" "$1/.$host_name.tmp.$$"
+    mv -f "$1/.$host_name.tmp.$$" "$1/$host_name"
+    echo "Copied the Python language host ${shared_host#"$root"/} beside the CLI in ${1#"$root"/}/" >&2
+  fi
+}
 if complete "$dir"; then
+  add_host "$dir"
   echo "$dir"
   exit 0
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "pulumi-cli.sh: 'go' was not found: install Go 1.24 or newer (https://go.dev/doc/install) to build the" \
+    "Pulumi CLI from source, or install the Pulumi CLI the normal way: https://www.pulumi.com/docs/install/" >&2
+  exit 127
 fi
 
 echo "Building the Pulumi CLI $version from the Go module proxy into ${dir#"$root"/}/ (a cold build takes" \
@@ -89,6 +105,7 @@ if [ "$built" != "$version" ]; then
   exit 1
 fi
 echo "$stamp" >"$tmp/.built-from"
+add_host "$tmp"
 
 # Into place: an older build (other go.mod/go.sum, or incomplete) is moved aside first. A build that ran
 # at the same time and got there first is as good as this one.
@@ -99,9 +116,9 @@ if ! mv -T "$tmp" "$dir" 2>/dev/null && ! complete "$dir"; then
 fi
 
 echo "Built the Pulumi CLI $version in $((SECONDS / 60))m$((SECONDS % 60))s: $dir" >&2
-if [[ ! " ${names[*]} " =~ " pulumi-language-python " ]]; then
-  echo "Note: pulumi-language-python, the Python language host, isn't built (the Go module proxy doesn't serve" \
-    "it): this CLI runs stack, state and config commands, but preview and up need it on PATH or an installed" \
-    "Pulumi CLI (https://www.pulumi.com/docs/install/)." >&2
+if [ ! -x "$dir/$host_name" ]; then
+  echo "Note: $host_name, the Python language host, isn't built (the Go module proxy doesn't serve it) and" \
+    "${shared_host#"$root"/} isn't there: this CLI runs stack, state and config commands, but preview and up" \
+    "need the host on PATH or an installed Pulumi CLI (https://www.pulumi.com/docs/install/)." >&2
 fi
 echo "$dir"

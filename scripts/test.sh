@@ -5,15 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$python" -m venv .venv
-fi
-stamp=.venv/.requirements-installed
-if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.txt -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-  touch "$stamp"
-fi
+# shellcheck source=scripts/dev-env.sh
+. scripts/dev-env.sh
+ensure_dev_venv
 
 # actionlint runs shellcheck on the workflows' `run:` scripts when it finds it on PATH.
 export PATH="$PWD/.venv/bin:$PATH"
@@ -24,11 +18,15 @@ echo "== mypy"; .venv/bin/mypy
 echo "== shellcheck"; .venv/bin/shellcheck scripts/*.sh contrib/*.sh .ci/run
 echo "== actionlint"; .venv/bin/actionlint
 echo "== zizmor"; .venv/bin/zizmor --offline --quiet .github
-# The end-to-end tests (tests/e2e/, tests/test_language_host.py) drive the real Pulumi CLI, which
-# scripts/pulumi-cli.sh builds from the Go module proxy (minutes on a fresh machine, then reused): built
-# here, with its progress shown, rather than silently inside the first test that needs it. If it cannot
-# be built (no Go), those tests fail with the reason: they are never skipped.
+# The end-to-end tests (tests/e2e/, tests/test_language_host.py) drive the real Pulumi CLI: the one
+# $E2E_PULUMI_CLI names (the checks workflow installs the released CLI), else the one scripts/pulumi-cli.sh
+# builds from the Go module proxy (minutes on a fresh machine, then reused). That build is made here, with
+# its progress shown, rather than silently inside the first test that needs it (tests/test_pulumi_cli_build.py
+# needs it either way). If it cannot be built (no Go), those tests fail with the reason: never skipped.
 echo "== Pulumi CLI for the end-to-end tests"
+if [ -n "${E2E_PULUMI_CLI:-}" ]; then
+  echo "E2E_PULUMI_CLI=$E2E_PULUMI_CLI: $(command -v "$E2E_PULUMI_CLI" || echo 'not found')"
+fi
 if cli_dir=$(./scripts/pulumi-cli.sh); then
   echo "$cli_dir"
 else

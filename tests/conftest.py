@@ -2,24 +2,41 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
+from providers import http
 from providers.incident_io import AlertRouteProvider
 from tests.emulator import Emulator, running_emulator
 from tests.emulator.seed import SEVERITY_ATTRIBUTE, seed_directory
 from tests.engine_harness import EngineHost
+
+# Property tests: the same examples on every run by default (`derandomize`), so that CI never fails on
+# a draw the last run did not make; `HYPOTHESIS_PROFILE=explore` draws new ones each run. No deadline:
+# a shared 2-core machine's timing says nothing about the code.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+settings.register_profile("explore", derandomize=False, database=None, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Canary credentials: distinctive strings that tests search for wherever they must never appear.
 CANARY_API_KEY = "inc_canary_apikey_7f3a9c1e5b"
 CANARY_TOKEN_PREFIX = "canary-source-token-d41d8cd98f"
 
 PROD_ALERTMANAGER = "01KHSNW67SZJ1KGWEMA9C0GPT7"
+
+
+@pytest.fixture(autouse=True)
+def _timeouts_counted_per_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API client counts timed-out calls per process and API URL (providers/http.py `breaker_for`);
+    each test starts with none, so that one test's stalled emulator cannot stop another's on the same port."""
+    monkeypatch.setattr(http, "_BREAKERS", {})
 
 
 def route_spec(name: str = "Production Warnings", **overrides: Any) -> dict[str, Any]:
@@ -109,9 +126,29 @@ def pulumi_cli() -> Path:
     from tests.e2e.harness import CliUnavailableError, pulumi_cli_dir
 
     try:
-        return pulumi_cli_dir()
+        cli_dir = pulumi_cli_dir()
     except CliUnavailableError as error:
         pytest.fail(str(error), pytrace=False)
+    _session_cli.append(cli_dir)
+    return cli_dir
+
+
+# The CLI the `pulumi_cli` fixture gave this session's tests, for the summary at the end.
+_session_cli: list[Path] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Which Pulumi CLI and Python language host the end-to-end tests of this session ran, when they ran
+    (tests/test_language_host.py runs the stand-in host on purpose, whatever this says)."""
+    from tests.e2e.harness import cli_version, language_host
+
+    if not _session_cli:
+        return
+    cli_dir = _session_cli[0]
+    terminalreporter.write_line(
+        f"end-to-end tests: Pulumi CLI {cli_version(cli_dir)} ({cli_dir}); Python language host: "
+        f"{language_host(cli_dir)}"
+    )
 
 
 @contextlib.contextmanager

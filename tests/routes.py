@@ -3,6 +3,7 @@ both stack files declare (compiled by the real program under Pulumi's mocks)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from providers.alert_route_spec import normalize, payload_schema
@@ -170,27 +171,57 @@ def v3_settings_route(name: str = "Every v3 setting") -> tuple[dict[str, Any], d
     return spec, v3
 
 
-def uncovered_fields(value: Any) -> set[str]:
-    """`Model.field` for every field of every payload model that `value` never sets."""
+def _fields(value: Any) -> Iterator[tuple[str, Any]]:
+    """(`Model.field`, its value) for every field of a payload model that `value` sets."""
     schema = payload_schema()
-    seen: set[str] = set()
 
-    def walk(item: Any, node: dict[str, Any], model: str) -> None:
+    def walk(item: Any, node: dict[str, Any], model: str) -> Iterator[tuple[str, Any]]:
         if "$ref" in node:
             model = node["$ref"].rsplit("/", 1)[-1]
             node = schema["$defs"][model]
         if node.get("type") == "array" and isinstance(item, list):
             for entry in item:
-                walk(entry, node["items"], model)
+                yield from walk(entry, node["items"], model)
         elif node.get("type") == "object" and isinstance(item, dict):
             for name, child in item.items():
-                seen.add(f"{model}.{name}")
-                walk(child, node["properties"][name], model)
+                yield f"{model}.{name}", child
+                yield from walk(child, node["properties"][name], model)
 
-    walk(value, schema, "AlertRoutesCreatePayloadV2")
+    yield from walk(value, schema, "AlertRoutesCreatePayloadV2")
+
+
+def set_fields(value: Any) -> set[str]:
+    """`Model.field` for every field of a payload model that `value` sets."""
+    return {name for name, _ in _fields(value)}
+
+
+def set_booleans(value: Any) -> set[tuple[str, bool]]:
+    """(`Model.field`, the value) for every boolean field that `value` sets."""
+    return {(name, item) for name, item in _fields(value) if isinstance(item, bool)}
+
+
+def every_payload_field() -> set[str]:
+    """`Model.field` for every field of every payload model."""
+    schema = payload_schema()
     every = {"AlertRoutesCreatePayloadV2." + name for name in schema["properties"]}
-    every |= {f"{model}.{name}" for model, node in schema["$defs"].items() for name in node.get("properties", {})}
-    return every - seen
+    return every | {f"{model}.{name}" for model, node in schema["$defs"].items() for name in node.get("properties", {})}
+
+
+def every_boolean_field() -> set[str]:
+    """`Model.field` for every boolean field of every payload model."""
+    schema = payload_schema()
+    models = {"AlertRoutesCreatePayloadV2": schema, **schema["$defs"]}
+    return {
+        f"{model}.{name}"
+        for model, node in models.items()
+        for name, field in node.get("properties", {}).items()
+        if field.get("type") == "boolean"
+    }
+
+
+def uncovered_fields(value: Any) -> set[str]:
+    """`Model.field` for every field of every payload model that `value` never sets."""
+    return every_payload_field() - set_fields(value)
 
 
 def stack_routes(emulator: Emulator) -> dict[str, dict[str, Any]]:

@@ -13,5 +13,5 @@ def test_help_names_the_options_and_runs_nothing(capsys: pytest.CaptureFixture[s
         engine_benchmark.main(["--help"])
     assert exited.value.code == 0
     shown = capsys.readouterr().out
-    for option in ("--routes", "--latency-ms", "--repeat", "--parallel", "--host-workers"):
+    for option in ("--routes", "--latency-ms", "--repeat", "--parallel", "--host-workers", "--stalling-api"):
         assert option in shown

@@ -19,7 +19,7 @@ import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc
 
-from tests.e2e.harness import cli_environment
+from tests.e2e.harness import STAND_INS, cli_environment
 from tests.stand_ins.language_host import Flags, LanguageHostError, interpreter, run_command, virtualenv_of
 
 LAUNCHER = Path(__file__).resolve().parent / "stand_ins" / "pulumi-language-python"
@@ -47,7 +47,8 @@ pulumi.export("virtualEnv", os.environ.get("VIRTUAL_ENV"))
 
 
 class TinyProject:
-    """A one-file Pulumi program with its own state, run by the real CLI through the stand-in host."""
+    """A one-file Pulumi program with its own state, run by the real CLI through the stand-in host (first on PATH,
+    so preferred to a real host beside the CLI, with the CLI's warning that says so)."""
 
     def __init__(self, root: Path, cli_dir: Path) -> None:
         self.dir = root / "project"
@@ -61,16 +62,19 @@ class TinyProject:
         (root / "home").mkdir()
         self.log = root / "calls.jsonl"
         self.cli = cli_dir / "pulumi"
-        self.env = cli_environment(cli_dir=cli_dir, home=root / "home", backend=root / "state", log=self.log)
+        self.env = cli_environment(
+            cli_dir=cli_dir, home=root / "home", backend=root / "state", log=self.log, path_first=STAND_INS
+        )
         self.pulumi("stack", "init", "dev")
         self.pulumi("config", "set", "plain", "a plain value")
-        self.pulumi("config", "set", "--secret", "secret", "a secret value")
+        self.pulumi("config", "set", "--secret", "secret", stdin="a secret value")
 
-    def pulumi(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def pulumi(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run(  # noqa: S603 - the CLI under test
             [str(self.cli), *args, "--non-interactive"],
             cwd=self.dir,
             env=self.env,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=120,

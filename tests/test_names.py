@@ -152,7 +152,7 @@ def test_an_api_url_that_is_not_a_url_is_a_clear_error(monkeypatch: pytest.Monke
     del config["incidentio:apiUrl"]
     monkeypatch.setenv("INCIDENT_IO_API_URL", "not-a-url")
     message, run = _refused("staging", config)
-    assert run.resources == [] and "'not-a-url' is not an http(s) URL" in message and "INCIDENT_IO_API_URL" in message
+    assert run.resources == [] and "API URL in INCIDENT_IO_API_URL is not an http(s) URL" in message
 
 
 def test_an_answer_that_differs_from_the_write_is_a_warning(

@@ -74,6 +74,58 @@ def test_the_program_refuses_a_url_with_a_password_without_showing_it(emulator: 
     _assert_clean(message)
 
 
+# A secret in the wrong setting: the key put in the URL's setting, or a key or token in the URL itself.
+# Whatever setting a secret was put in, its refusal names the setting and shows no secret.
+OTHER_KEY = "inc_another_key_from_a_colleague_4d2e"
+WRONG_URLS = {
+    "the key itself": CANARY_API_KEY,
+    "the key with a newline": f"{CANARY_API_KEY}\n",
+    "another key": OTHER_KEY,
+    "a key in the path": f"https://api.incident.io/{OTHER_KEY}?x=1",
+    "a key in the query": f"https://api.incident.io/?token={CANARY_API_KEY}",
+    "a token in the fragment": "https://api.incident.io/#canary-source-token-d41d8cd98f",
+}
+
+
+def _assert_no_secret(text: str) -> None:
+    _assert_clean(text)
+    for secret in (OTHER_KEY, "another_key_from", "canary-source-token"):
+        assert secret not in text, f"{secret!r} leaked into: {text[:300]}"
+
+
+@pytest.mark.parametrize("url", WRONG_URLS.values(), ids=WRONG_URLS.keys())
+def test_the_program_refuses_a_secret_in_the_url_setting_without_showing_it(emulator: Emulator, url: str) -> None:
+    message, run = _program(emulator, apiKey=CANARY_API_KEY, apiUrl=url)
+    assert "`incidentio:apiUrl`" in message and run.resources == []
+    assert emulator.state.requests == []
+    _assert_no_secret(message)
+
+
+def test_the_key_in_the_url_setting_is_called_a_key_and_sent_to_its_setting(emulator: Emulator) -> None:
+    message, _ = _program(emulator, apiKey=CANARY_API_KEY, apiUrl=CANARY_API_KEY)
+    assert "`incidentio:apiUrl` holds what looks like an incident.io API key (not shown), not a URL" in message
+    assert "put the key in `incidentio:apiKey`" in message
+
+
+@pytest.mark.parametrize("url", WRONG_URLS.values(), ids=WRONG_URLS.keys())
+def test_each_command_refuses_a_secret_in_the_url_variable_without_showing_it(emulator: Emulator, url: str) -> None:
+    result = run_command("export-incident-io.sh", emulator=emulator, api_url=url)
+    assert result.returncode == 2 and "INCIDENT_IO_API_URL" in result.stderr and "Traceback" not in result.stderr
+    assert emulator.state.requests == []
+    _assert_no_secret(result.stdout + result.stderr)
+
+
+def test_the_provider_refuses_the_key_in_the_url_setting_without_showing_it(emulator: Emulator, host_for: Any) -> None:
+    host = host_for(apiKey=CANARY_API_KEY, apiUrl=CANARY_API_KEY)
+    _, failures = host.check("warnings", {}, {"spec": route_spec()})
+    with pytest.raises(grpc.RpcError) as raised:
+        host.create("warnings", {"spec": route_spec()})
+    reasons = " ".join(failure.reason for failure in failures)
+    assert "`incidentio:apiUrl` holds what looks like an incident.io API key" in reasons
+    for text in (reasons, raised.value.details() or "", host.logs()):
+        _assert_no_secret(text)
+
+
 # The provider, through the dynamic provider host the engine starts
 
 

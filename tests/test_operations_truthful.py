@@ -5,6 +5,7 @@ explained by the setting to check."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -18,10 +19,13 @@ from typing import Any
 import pytest
 import yaml
 
+from ops import restore, snapshot
 from ops import stack_file as stack_file_yaml
-from ops.cli import OperationError
+from ops.cli import OperationError, Progress
 from ops.export import Export, write_into
 from providers.alert_route_spec import from_live
+from providers.api import IncidentIoApi
+from providers.http import ApiClient, Credentials
 from providers.route_compare import same_spec
 from tests.commands import ROOT, run_command
 from tests.conftest import CANARY_API_KEY, route_spec
@@ -172,6 +176,53 @@ def test_restore_reports_a_create_whose_answer_was_lost(emulator: Emulator, back
     assert f"Route 002 {ids[2]} -> {created}" in result.stdout
 
 
+def _plan_of(api: IncidentIoApi, directory: Path, route_id: str) -> tuple[restore.RoutePlan, list[restore.RoutePlan]]:
+    plans, _ = restore.make_plan(api, snapshot.read(directory), Progress(io.StringIO()))
+    (plan,) = [plan for plan in plans if plan.live_id == route_id]
+    return plan, plans
+
+
+def _answer_lost_after_every_retry(emulator: Emulator, route_id: str, then: Any = None) -> IncidentIoApi:
+    """The PUT lands but its answer is lost, and every retry of it is answered 503, until the retries run
+    out (one here, to keep the test short: how many does not matter). `then` runs as the PUT arrives."""
+    emulator.inject(Fault("PUT", f"/v2/alert_routes/{route_id}", drop_after_acting=True, before=then))
+    emulator.inject(Fault("PUT", f"/v2/alert_routes/{route_id}", status=503, times=10))
+    return IncidentIoApi(ApiClient(Credentials(api_key=CANARY_API_KEY, api_url=emulator.url), max_retries=1))
+
+
+def test_restore_reads_again_a_route_whose_put_answer_never_came(
+    emulator: Emulator, backed_up: tuple[Path, list[str]]
+) -> None:
+    directory, ids = backed_up
+    emulator.state.edit_out_of_band(ids[0], enabled=False)
+    api = _answer_lost_after_every_retry(emulator, ids[0])
+    plan, plans = _plan_of(api, directory, ids[0])
+
+    outcome = restore.apply(api, plan)
+
+    assert emulator.state.routes[ids[0]].payload["enabled"] is True  # the write landed
+    assert outcome.ok and "its answer never arrived, the route read again says so" in outcome.message
+    assert restore.report([outcome], [], plans)[:2] == [
+        "Restored 1 of 1 routes.",
+        f"  ok     Route 000 ({ids[0]}): {outcome.message}",
+    ]
+
+
+def test_restore_says_it_cannot_tell_when_the_route_cannot_be_read_again_either(
+    emulator: Emulator, backed_up: tuple[Path, list[str]]
+) -> None:
+    directory, ids = backed_up
+    emulator.state.edit_out_of_band(ids[0], enabled=False)
+    # Once the write is under way, reading the route fails too.
+    reads_fail = Fault("GET", f"/v2/alert_routes/{ids[0]}", status=503, times=10)
+    api = _answer_lost_after_every_retry(emulator, ids[0], then=lambda _: emulator.inject(reads_fail))
+    plan, _ = _plan_of(api, directory, ids[0])
+
+    outcome = restore.apply(api, plan)
+
+    assert not outcome.ok and "it may or may not be restored; run restore again" in outcome.message
+
+
 def _restore_in_background(emulator: Emulator, directory: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "INCIDENT_IO_TOKEN": CANARY_API_KEY, "INCIDENT_IO_API_URL": emulator.url}
     return subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
@@ -272,20 +323,20 @@ def test_the_benchmark_never_prints_a_negative_time() -> None:
     assert numbers and not [cell for cell in numbers if cell.startswith("-")]
 
 
-# The README's by-hand section
+# The by-hand section of docs/tests.md (moved there from the README)
 
 
 def _by_hand_block() -> str:
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "tests.md").read_text()
     after = text[text.index("<!-- by-hand:") :]
     return after[after.index("```bash\n") + len("```bash\n") : after.index("\n```", after.index("```bash"))]
 
 
-def test_the_readme_by_hand_section_works_as_written(tmp_path: Path) -> None:
+def test_the_docs_by_hand_section_works_as_written(tmp_path: Path) -> None:
     # As written, but on a free port and into a temporary directory, so that it cannot disturb this machine.
-    written_dir = "/tmp/incident-io-backup"  # noqa: S108 - what the README writes, replaced here
+    written_dir = "/tmp/incident-io-backup"  # noqa: S108 - what the docs write, replaced here
     script = _by_hand_block().replace("8099", str(_closed_port())).replace(written_dir, str(tmp_path / "backup"))
-    result = subprocess.run(  # noqa: S603 - the README's own commands
+    result = subprocess.run(  # noqa: S603 - the docs' own commands
         ["/bin/bash", "-e", "-c", script],
         cwd=ROOT,
         capture_output=True,

@@ -67,7 +67,10 @@ def run_script(
     executable(cli_dir / "pulumi", FAKE_PULUMI.replace('"$PULUMI_BACKEND_URL|', '"built|$PULUMI_BACKEND_URL|'))
     builder = executable(tmp_path / "builder.sh", f'#!/bin/sh\necho run >> "{tmp_path}/builds.log"\necho "{cli_dir}"\n')
     calls = tmp_path / "calls.log"
-    env = {key: value for key, value in os.environ.items() if key != "PULUMI_BACKEND_URL"}
+    # Not in a shell set for the sandbox (scripts/sandbox.sh), whatever the shell running the tests is.
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("PULUMI_BACKEND_URL", "ALERT_ROUTING_SANDBOX")
+    }
     env.update(
         PATH=f"{bin_dir}:/usr/bin:/bin",
         CALLS=str(calls),
@@ -131,6 +134,19 @@ def test_the_built_cli_without_a_language_host_says_what_preview_needs(checkout:
     executable(tmp_path / "cli" / "pulumi-language-python", "#!/bin/sh\nexit 0\n")
     result, calls = run_script(checkout, tmp_path, "staging", "preview", with_cli=False, with_go=True)
     assert result.returncode == 0 and calls[-1].endswith("|--stack staging preview")
+
+
+def test_with_the_real_language_host_beside_the_repository_the_built_cli_runs_preview(
+    checkout: Path, tmp_path: Path
+) -> None:
+    # ../shared/tools/pulumi-language-python/ beside the repository: scripts/pulumi-cli.sh puts it beside the CLI.
+    executable(tmp_path / "shared" / "tools" / "pulumi-language-python" / "pulumi-language-python", "#!/bin/sh\n")
+    result, calls = run_script(checkout, tmp_path, "staging", "preview", with_cli=False, with_go=True)
+    local = f"file://{checkout}/.pulumi-state"
+    assert result.returncode == 0, result.stderr
+    assert "no Python language host" not in result.stderr
+    assert (tmp_path / "builds.log").read_text() == "run\n"
+    assert calls[-1] == f"built|{local}|--stack staging preview"
 
 
 def test_an_installed_cli_is_preferred_to_building_one(checkout: Path, tmp_path: Path) -> None:

@@ -353,6 +353,24 @@ def test_compare_live_puts_what_changes_first_marked_under_a_one_line_summary(
     assert [row["change"] for row in report["rows"][:4]] == ["nowhere", "twice", "paged", None]
 
 
+def test_compare_live_as_text_says_what_the_routing_tests_and_coverage_say(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], live_org: Emulator, tmp_path: Path
+) -> None:
+    code, out, _ = route_test_sh(monkeypatch, capsys, "--stack-file", PRODUCTION, "--compare-live")
+    assert code == 0 and out.splitlines()[-1] == "routing tests: 12 of 12 pass"
+
+    stack_file = _stack_file(tmp_path, _pull_request)
+    code, out, _ = route_test_sh(monkeypatch, capsys, "--stack-file", stack_file, "--compare-live")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("3 alerts change where they go")
+    assert "routing tests: 10 of 12 pass" in lines
+    assert any(
+        line.startswith("FAIL routingTests[0] (source=alertmanager severity=critical): expected routes")
+        for line in lines
+    )
+    assert any(line.startswith("warning: routing coverage (twice):") for line in lines)
+
+
 def _remove_informational(config: dict[str, Any]) -> None:
     config[f"{PROJECT}:routes"] = [route for route in config[f"{PROJECT}:routes"] if route["name"] != "Informational"]
     tests = config[f"{PROJECT}:routingTests"]

@@ -2,10 +2,11 @@
 
 `python -m tests.e2e.demo STACK --cli-dir DIR --workdir DIR` (scripts/demo.sh passes these): an in-process
 incident.io emulator seeded with today's org, a copy of the project in WORKDIR with its own file state backend
-and PULUMI_HOME, the stand-in AWS and Kubernetes plugins (and the stand-in Python language host when the CLI
-in DIR has no real one), the SET-ME values set with `pulumi config set`, then `pulumi preview --diff`,
-`pulumi up --yes` and `pulumi preview --expect-no-changes`, and a summary counted from the emulator's requests
-and the state. Real credentials in the environment are dropped before the CLI runs (tests/e2e/harness.py).
+and PULUMI_HOME, the stand-in AWS and Kubernetes plugins installed into that PULUMI_HOME (and the stand-in Python
+language host when the CLI in DIR has no real one beside it), the API key set from stdin and the SET-ME values
+with `pulumi config set`, then `pulumi preview --diff`, `pulumi up --yes` and `pulumi preview
+--expect-no-changes`, and a summary counted from the emulator's requests and the state. Real credentials in the
+environment are dropped before the CLI runs (tests/e2e/harness.py).
 """
 
 from __future__ import annotations
@@ -15,14 +16,20 @@ import shutil
 import sys
 from pathlib import Path
 
-from tests.e2e.harness import ROUTE_TYPE, STACKS, STAND_INS, Workspace, resources
+from tests.e2e.harness import (
+    LANGUAGE_HOST,
+    ROUTE_TYPE,
+    STACKS,
+    Workspace,
+    has_real_language_host,
+    language_host,
+    resources,
+)
 from tests.emulator import running_emulator
 from tests.emulator.seed import seed_runbook
 
 API_KEY = "demo-key-for-the-local-emulator"
 MARKER = ".demo-workspace"
-STAND_IN_PLUGINS = ("pulumi-resource-aws", "pulumi-resource-kubernetes")
-LANGUAGE_HOST = "pulumi-language-python"
 WHAT = {
     "aws:secretsmanager/secret:Secret": "the AWS secret",
     "aws:secretsmanager/secretVersion:SecretVersion": "its version (the token)",
@@ -45,17 +52,6 @@ def prepare(workdir: Path) -> None:
     (workdir / MARKER).write_text("made by scripts/demo.sh; replaced by the next run\n")
 
 
-def plugin_dir(workdir: Path, cli_dir: Path) -> tuple[Path, bool]:
-    """A PATH directory with the stand-in plugins, and the stand-in language host only if the CLI lacks the
-    real one (an installed CLI has it; the one scripts/pulumi-cli.sh builds does not)."""
-    directory = workdir / "stand-ins"
-    directory.mkdir()
-    stand_in_host = not (cli_dir / LANGUAGE_HOST).exists()
-    for name in (*STAND_IN_PLUGINS, *([LANGUAGE_HOST] if stand_in_host else [])):
-        (directory / name).symlink_to(STAND_INS / name)
-    return directory, stand_in_host
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.e2e.demo", description=__doc__)
     parser.add_argument("stack", choices=STACKS)
@@ -66,22 +62,36 @@ def main(argv: list[str]) -> int:
     workdir: Path = args.workdir.resolve()
 
     prepare(workdir)
-    stand_ins, stand_in_host = plugin_dir(workdir, args.cli_dir)
     with running_emulator(api_key=API_KEY) as emulator:
         live = seed_runbook(emulator.state, base_url="https://api.incident.io")
         say(f"==> incident.io emulator on {emulator.url}, seeded with today's org: {len(live)} routes, no ids")
-        say("    in the stack files; AWS and Kubernetes are stand-in plugins (nothing leaves this machine);")
-        say(f"    Python language host: {'stand-in (the real one is not installed)' if stand_in_host else 'real'}")
+        say("    in the stack files. Its API key is a throwaway the emulator alone accepts.")
+        say(f"==> Pulumi CLI: {args.cli_dir}; Python language host: {language_host(args.cli_dir)}")
+        if not has_real_language_host(args.cli_dir):
+            say(f"    The CLI warns `using {LANGUAGE_HOST} from $PATH` at each command below: that is this stand-in.")
         say(f"==> a copy of the project, its state and PULUMI_HOME in {workdir}")
-        say(f"==> the {stack} stack, configured as README says (the API key, then the SET-ME values):")
+        say("==> AWS and Kubernetes: stand-in plugins (tests/stand_ins; nothing leaves this machine), installed")
+        say("    into that PULUMI_HOME the way the CLI installs real plugins:")
+
+        def configuring(_: Workspace) -> None:
+            say(f"==> the {stack} stack, configured as an operator does (API key from stdin, then the SET-ME values):")
+
         workspace = Workspace.create(
-            workdir / "workspace", args.cli_dir, api_key=API_KEY, stacks=(stack,), stand_ins=stand_ins, announce=say
+            workdir / "workspace",
+            args.cli_dir,
+            api_key=API_KEY,
+            stacks=(stack,),
+            announce=say,
+            before_stacks=configuring,
         )
         workspace.emulator = emulator
 
         steps = [
-            ("1/3 preview: each route is a create that adopts the live one (--diff: its adopt_id)", ["preview"]),
-            ("2/3 up: adopts the routes, creates the AWS secret, ExternalSecret and restart", ["up", "--yes"]),
+            (
+                "1/3 preview --diff: each route is a create that adopts the live route (its adopt_id)",
+                ["preview", "--diff"],
+            ),
+            ("2/3 up --yes: adopts the routes, creates the AWS secret, ExternalSecret and restart", ["up", "--yes"]),
             ("3/3 preview --expect-no-changes: nothing left to do", ["preview", "--expect-no-changes"]),
         ]
         before = workspace.mark()

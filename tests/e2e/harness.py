@@ -2,10 +2,16 @@
 
 Each workspace is a directory of its own: a copy of the project (Pulumi.yaml, the stack files, __main__.py,
 providers/, components/; `.venv` a symlink to the virtualenv running the tests, since Pulumi.yaml says
-`virtualenv: .venv`), a file state backend, a PULUMI_HOME and the stand-ins' call log. The CLI finds the
-stand-in AWS and Kubernetes plugins and the stand-in Python language host on PATH (tests/stand_ins/), so
-nothing reaches AWS or a cluster, and the program and the dynamic provider reach only the emulator
-(INCIDENT_IO_API_URL). The values only an operator knows are set with `pulumi config set`, as README says.
+`virtualenv: .venv`), a file state backend, a PULUMI_HOME and the stand-ins' call log. The stand-in AWS and
+Kubernetes plugins (tests/stand_ins/) are installed into that PULUMI_HOME with `pulumi plugin install ... --file`,
+where the CLI keeps the real ones, so nothing reaches AWS or a cluster, and the program and the dynamic provider
+reach only the emulator (INCIDENT_IO_API_URL). The values only an operator knows are set with `pulumi config
+set`, and the API key from stdin, as docs/configuration.md says.
+
+The CLI: the one scripts/pulumi-cli.sh builds, or the one `$E2E_PULUMI_CLI` names (a path, or a name found on
+PATH: the checks workflow sets `pulumi`, the released CLI it installs). The Python language host: the real one
+where it is beside the CLI (an installed CLI has it; scripts/pulumi-cli.sh copies it there where this machine
+has it), else the stand-in of tests/stand_ins/, found first on PATH; `language_host()` says which.
 
 Everything a test asserts is what a user could see: the CLI's exit code and output (`--json` where the
 command has it), `pulumi stack export`, the files of the state backend, the emulator's request log and the
@@ -15,11 +21,16 @@ stand-ins' call log.
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +45,11 @@ from tests.stack_harness import OPERATOR_VALUES
 ROOT = Path(__file__).resolve().parents[2]
 STAND_INS = ROOT / "tests" / "stand_ins"
 CLI_BUILDER = ROOT / "scripts" / "pulumi-cli.sh"
+# Names the Pulumi CLI to run instead of the one scripts/pulumi-cli.sh builds: a path, or a name looked up on PATH.
+CLI_ENV = "E2E_PULUMI_CLI"
+LANGUAGE_HOST = "pulumi-language-python"
+# The stand-in resource plugins: plugin name -> the Python package whose plugin version the program asks for.
+STAND_IN_PLUGINS = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes"}
 PROJECT = "unkey-alert-routing"
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.production.yaml", "Pulumi.staging.yaml", "__main__.py")
 PROJECT_DIRS = ("providers", "components")
@@ -59,7 +75,14 @@ class CliUnavailableError(RuntimeError):
 
 @functools.cache
 def pulumi_cli_dir() -> Path:
-    """The directory of the Pulumi CLI that scripts/pulumi-cli.sh builds (once; later calls are a lookup)."""
+    """The directory of the Pulumi CLI the tests run: the one `$E2E_PULUMI_CLI` names, else the one
+    scripts/pulumi-cli.sh builds (once; later calls are a lookup)."""
+    named = os.environ.get(CLI_ENV)
+    if named:
+        found = shutil.which(named)
+        if found is None:
+            raise CliUnavailableError(f"{CLI_ENV}={named!r}: no such executable (a path, or a name on PATH)")
+        return Path(found).resolve().parent
     result = subprocess.run(  # noqa: S603 - our own script
         [str(CLI_BUILDER)], capture_output=True, text=True, timeout=1800, check=False
     )
@@ -69,6 +92,67 @@ def pulumi_cli_dir() -> Path:
             f"builds (Go 1.24+ and the Go module proxy):\n{result.stderr}"
         )
     return Path(result.stdout.strip())
+
+
+def cli_version(cli_dir: Path) -> str:
+    """`pulumi version` of the CLI in cli_dir (run with a throwaway PULUMI_HOME)."""
+    with tempfile.TemporaryDirectory(prefix="pulumi-home-") as home:
+        env = {**os.environ, "PULUMI_HOME": home, "PULUMI_SKIP_UPDATE_CHECK": "true"}
+        result = subprocess.run(  # noqa: S603 - the CLI under test
+            [str(cli_dir / "pulumi"), "version"], capture_output=True, text=True, env=env, timeout=60, check=False
+        )
+    return result.stdout.strip() or f"(unknown: `pulumi version` exited {result.returncode})"
+
+
+def has_real_language_host(cli_dir: Path) -> bool:
+    """Whether the real Python language host is beside the CLI, where the CLI looks for it first."""
+    return os.access(cli_dir / LANGUAGE_HOST, os.X_OK)
+
+
+def language_host(cli_dir: Path) -> str:
+    """Which Python language host runs the program with this CLI, in words for a user."""
+    if has_real_language_host(cli_dir):
+        return f"the real one ({LANGUAGE_HOST} beside the CLI)"
+    return f"the stand-in of tests/stand_ins (no {LANGUAGE_HOST} beside the CLI)"
+
+
+def stand_in_host_dir(root: Path) -> Path:
+    """A directory holding only the stand-in language host, to put first on PATH where the CLI has no real one
+    (the stand-in plugins are not in it: found on PATH, the CLI would warn about each, every run)."""
+    directory = root / "stand-in-language-host"
+    directory.mkdir(parents=True, exist_ok=True)
+    link = directory / LANGUAGE_HOST
+    if not link.exists():
+        link.symlink_to(STAND_INS / LANGUAGE_HOST)
+    return directory
+
+
+def plugin_version(package: str) -> str:
+    """The plugin version the program asks the engine for: the package's pulumi-plugin.json, as the real language
+    host reads it, else the package's own version."""
+    try:
+        text = importlib.metadata.distribution(package).read_text(f"{package}/pulumi-plugin.json")
+        version = json.loads(text or "{}").get("version")
+    except importlib.metadata.PackageNotFoundError:
+        version = None
+    return str(version or importlib.metadata.version(package))
+
+
+def stand_in_plugin_archive(name: str, directory: Path) -> Path:
+    """A plugin archive as `pulumi plugin install --file` takes one: `pulumi-resource-NAME` at its top, here a
+    launcher of the stand-in in tests/stand_ins (which finds its Python and plugin.py from there)."""
+    launcher = directory / f"pulumi-resource-{name}"
+    launcher.write_text(
+        "#!/usr/bin/env bash\n"
+        f"# The stand-in {name} plugin of this repository's tests (tests/stand_ins/plugin.py): a test double that\n"
+        "# answers the engine from the request alone; nothing reaches a real account.\n"
+        f'exec {shlex.quote(str(STAND_INS / launcher.name))} "$@"\n'
+    )
+    launcher.chmod(0o755)
+    archive = directory / f"stand-in-{name}.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(launcher, arcname=launcher.name)
+    return archive
 
 
 def operator_settings(stack: str) -> list[tuple[str, str]]:
@@ -92,15 +176,16 @@ def cli_environment(
     home: Path,
     backend: Path,
     log: Path,
-    stand_ins: Path = STAND_INS,
+    path_first: Path | None = None,
     extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """The CLI's environment: the caller's minus anything that could reach a real account, plus the test's.
-    The stand-in plugins come first on PATH, then the CLI (with pulumi-language-python-exec and the dynamic
-    provider's launcher), then the virtualenv's bin."""
+    On PATH: `path_first` (the stand-in language host where the CLI has no real one), then the CLI (with
+    pulumi-language-python-exec and the dynamic provider's launcher), then the virtualenv's bin."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(SCRUBBED_PREFIXES)}
+    front = [str(path_first)] if path_first else []
     env.update(
-        PATH=os.pathsep.join([str(stand_ins), str(cli_dir), str(Path(sys.prefix) / "bin"), env.get("PATH", "")]),
+        PATH=os.pathsep.join([*front, str(cli_dir), str(Path(sys.prefix) / "bin"), env.get("PATH", "")]),
         PULUMI_HOME=str(home),
         PULUMI_BACKEND_URL=f"file://{backend}",
         PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
@@ -177,9 +262,11 @@ class Workspace:
     cli_dir: Path
     emulator: Emulator | None = None
     runs: list[CliRun] = field(default_factory=list)
-    # Where the stand-in plugins are found (a directory on PATH); the demo leaves out the language host
-    # when the real one is installed.
-    stand_ins: Path = STAND_INS
+    # A directory first on PATH: the stand-in language host where the CLI has no real one (see create()).
+    path_first: Path | None = None
+    # More of the CLI's environment (the sandbox's: its emulator runs in a process of its own; a test's
+    # INCIDENT_IO_READ_TIMEOUT).
+    extra_env: dict[str, str] = field(default_factory=dict)
     # When set, each command is announced through it before it runs (the demo).
     announce: Callable[[str], None] | None = None
 
@@ -206,39 +293,55 @@ class Workspace:
         *,
         api_key: str,
         stacks: tuple[str, ...] = STACKS,
-        stand_ins: Path = STAND_INS,
         announce: Callable[[str], None] | None = None,
+        before_stacks: Callable[[Workspace], None] | None = None,
     ) -> Workspace:
-        """A fresh workspace with the stacks initialised and configured as README tells an operator to:
-        the API key with `config set --secret`, the SET-ME values with `config set --path`."""
+        """A fresh workspace: the stand-in plugins installed into its PULUMI_HOME, and the stacks initialised
+        and configured as docs/configuration.md tells an operator to: the API key on stdin to `config set --secret`, the
+        SET-ME values with `config set --path`. `before_stacks` runs once the plugins are installed."""
         copy_project(root / "project")
         (root / "state").mkdir()
         (root / "home").mkdir()
-        workspace = Workspace(root, cli_dir, stand_ins=stand_ins, announce=announce)
+        path_first = None if has_real_language_host(cli_dir) else stand_in_host_dir(root)
+        workspace = Workspace(root, cli_dir, path_first=path_first, announce=announce)
+        workspace.install_stand_in_plugins()
+        if before_stacks:
+            before_stacks(workspace)
         for stack in stacks:
             workspace.pulumi("stack", "init", stack, "--secrets-provider", "passphrase")
-            workspace.pulumi("config", "set", "--secret", "incidentio:apiKey", api_key, stack=stack)
+            workspace.pulumi("config", "set", "--secret", "incidentio:apiKey", stack=stack, stdin=api_key)
             for path, value in operator_settings(stack):
                 workspace.pulumi("config", "set", "--path", path, value, stack=stack)
         return workspace
+
+    def install_stand_in_plugins(self) -> None:
+        """`pulumi plugin install resource NAME VERSION --file ARCHIVE` for each stand-in, at the version the
+        program asks for: the CLI then finds them in PULUMI_HOME as it finds real plugins, without a warning."""
+        archives = self.root / "stand-in-plugins"
+        archives.mkdir(exist_ok=True)
+        for name, package in STAND_IN_PLUGINS.items():
+            archive = stand_in_plugin_archive(name, archives)
+            self.pulumi("plugin", "install", "resource", name, plugin_version(package), "--file", str(archive))
 
     def copy_to(self, root: Path, emulator: Emulator | None) -> Workspace:
         """This workspace's project, state and home in `root` (a test's own), talking to `emulator`."""
         shutil.copytree(self.root, root, symlinks=True)
         if (root / "stand-ins.jsonl").exists():
             (root / "stand-ins.jsonl").unlink()
-        return Workspace(root, self.cli_dir, emulator, stand_ins=self.stand_ins)
+        path_first = stand_in_host_dir(root) if self.path_first else None
+        return Workspace(root, self.cli_dir, emulator, path_first=path_first)
 
     # -- running the CLI ------------------------------------------------------------------------------
 
     def environment(self) -> dict[str, str]:
         extra = {"INCIDENT_IO_API_URL": self.emulator.url} if self.emulator else {}
+        extra.update(self.extra_env)
         return cli_environment(
             cli_dir=self.cli_dir,
             home=self.home,
             backend=self.backend,
             log=self.log,
-            stand_ins=self.stand_ins,
+            path_first=self.path_first,
             extra=extra,
         )
 
@@ -249,18 +352,22 @@ class Workspace:
         expect: int | None = 0,
         cwd: Path | None = None,
         show: bool = False,
+        stdin: str | None = None,
     ) -> CliRun:
         """Runs `pulumi ARGS --non-interactive [--stack STACK]` in the project (or `cwd`); `expect` is the exit
         code it must end with (None: any; a failure shows the whole run). `show`: the output goes to this
-        process's stdout and stderr instead of being captured (the demo)."""
+        process's stdout and stderr instead of being captured (the demo). `stdin`: what the command reads
+        (a secret value: never on the command line, where it would land in shell history and `ps`)."""
         command = ["pulumi", *args, "--non-interactive", *(["--stack", stack] if stack else [])]
         if self.announce:
-            self.announce(f"$ {' '.join(command)}")
+            self.announce(f"$ {' '.join(command)}" + ("   (the value on stdin)" if stdin is not None else ""))
         started = time.monotonic()
         completed = subprocess.run(  # noqa: S603 - the CLI under test, arguments from the tests
             [str(self.cli_dir / "pulumi"), *command[1:]],
             cwd=cwd or self.project,
             env=self.environment(),
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
             capture_output=not show,
             text=True,
             timeout=COMMAND_TIMEOUT,
@@ -377,6 +484,47 @@ def remove_route(config: dict[str, Any], name: str) -> dict[str, Any]:
     return route
 
 
+# -- many routes (the benchmark, the outage test) -------------------------------------------------------
+
+# The two sources the program itself needs (alertmanagerSource, checklySource); only these are declared, so
+# that routing coverage derives no alert from a source no route takes (a `dropped` warning).
+GENERATED_ROUTE_SOURCES = ("alertmanager", "checkly")
+
+
+def generated_routes(count: int) -> list[dict[str, Any]]:
+    """`count` routes, each on one source with a condition, that routing coverage has nothing to say about:
+    per source, the first route takes alerts without a severity and each other one a severity value of its
+    own, so every alert coverage derives reaches exactly one route (no `dropped`, `twice` or `unreached`)."""
+    routes: list[dict[str, Any]] = []
+    for index in range(count):
+        source = GENERATED_ROUTE_SOURCES[index % len(GENERATED_ROUTE_SOURCES)]
+        condition: dict[str, Any] = (
+            {"reference": "severity", "operation": "is_not_set"}
+            if index < len(GENERATED_ROUTE_SOURCES)
+            else {"reference": "severity", "operation": "one_of", "values": [f"level-{index:03d}"]}
+        )
+        routes.append(
+            {"name": f"Route {index:03d}", "sources": [{"source": source, "when": [condition]}], "slack": "alerts"}
+        )
+    return routes
+
+
+def configure_routes(workspace: Workspace, stack: str, routes: list[dict[str, Any]], like: dict[str, Any]) -> None:
+    """The stack file's routes replaced by `routes`, its names by production's (`like`), and no routing tests
+    (their output and checks are not what is measured or tested). Encrypted and operator-set values stay as set."""
+
+    def edit(config: dict[str, Any]) -> None:
+        for key in ("alertmanagerSource", "checklySource", "references", "escalationPaths", "slackChannels"):
+            config[key] = like[key]
+        config["alertSources"] = {key: like["alertSources"][key] for key in GENERATED_ROUTE_SOURCES}
+        config["routes"] = routes
+        config.pop("routingTests", None)
+        # Coverage findings warn by default; `failOn` would make them errors. None is expected: keep the default.
+        config.pop("routingCoverage", None)
+
+    workspace.edit_config(stack, edit)
+
+
 # -- reading CLI JSON ---------------------------------------------------------------------------------
 
 
@@ -395,6 +543,28 @@ def changes(preview: dict[str, Any], type_: str | None = None) -> dict[str, list
         if step["op"] in CHANGING_OPS and (type_ is None or urn_type(step["urn"]) == type_):
             planned.setdefault(urn_name(step["urn"]), []).append(step["op"])
     return planned
+
+
+# A resource's line in the CLI's human output (`~ pulumi-python:dynamic/incidentio:AlertRoute: (update)`); its
+# `[urn=...]` follows within the next lines.
+_OPERATION_LINE = re.compile(r"^\s*[-+~<>=]* ?(?P<type>[\w:/.-]+): \((?P<op>[\w-]+)\)$")
+_URN_LINE = re.compile(r"^\s*\[urn=(?P<urn>[^\]]+)\]$")
+
+
+def shown_changes(output: str, type_: str | None = None) -> dict[str, list[str]]:
+    """Resource name -> the changing operations the CLI's human output (`--diff`) shows for it: what a
+    reader of a preview comment or a deploy log sees. Refreshes and unchanged resources are not changes."""
+    shown: dict[str, list[str]] = {}
+    lines = output.splitlines()
+    for index, line in enumerate(lines):
+        operation = _OPERATION_LINE.match(line)
+        if operation is None or operation["op"] not in CHANGING_OPS:
+            continue
+        urn = next((found["urn"] for later in lines[index + 1 : index + 4] if (found := _URN_LINE.match(later))), None)
+        assert urn is not None, f"no [urn=...] under {line.strip()!r}"
+        if type_ is None or urn_type(urn) == type_:
+            shown.setdefault(urn_name(urn), []).append(operation["op"])
+    return shown
 
 
 def step_inputs(preview: dict[str, Any], name: str, op: str) -> dict[str, Any]:

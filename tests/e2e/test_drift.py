@@ -9,7 +9,7 @@ from tests.e2e.conftest import emulator_state
 from tests.e2e.harness import Workspace, changes
 
 ROUTE = "Staging Notifications"
-KEY = "staging-notifications"  # the resource name README derives from the name
+KEY = "staging-notifications"  # the resource name derived from the name (docs/configuration.md)
 TEMPLATE = {"value": {"literal": '{"content": "paged by {{ alert.title }}"}'}}
 TEMPLATE_ROUTE = {"message_template": TEMPLATE}
 

@@ -1,4 +1,4 @@
-"""A route's identity through the real CLI: its key changed, with and without `previousKeys` (README
+"""A route's identity through the real CLI: its key changed, with and without `previousKeys` (docs/provider.md,
 "Renaming a route, or its key"; moves between stacks and failed runs: test_ownership.py)."""
 
 from __future__ import annotations

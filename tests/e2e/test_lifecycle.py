@@ -98,7 +98,7 @@ def test_the_exports_ids_are_adopted_without_a_write(todays_org: Workspace) -> N
     workspace = todays_org
     assert workspace.emulator is not None
     stack_file = workspace.stack_file("production")
-    export = subprocess.run(  # noqa: S603 - our own script, as README tells the operator to run it
+    export = subprocess.run(  # noqa: S603 - our own script, as docs/provider.md tells the operator to run it
         [
             str(ROOT / "contrib" / "export-incident-io.sh"),
             "--stack-file",

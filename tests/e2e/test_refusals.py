@@ -59,8 +59,8 @@ def test_a_stack_file_mistake_stops_preview_with_the_projects_message_and_no_tra
 def test_the_engines_import_of_a_dynamic_route_fails_so_routes_are_adopted_instead(todays_org: Workspace) -> None:
     """pulumi/pulumi#16175: the engine imports with a Read that carries only the id, and the dynamic provider
     host finds no provider in it (KeyError '__provider'). `pulumi import` and the `import_` resource option both
-    fail that way; README "Adopting what exists today" explains why routes are adopted instead. If Pulumi fixes
-    it, this test fails: then `import_` becomes an option again."""
+    fail that way; docs/provider.md, "Adopting what exists today", explains why routes are adopted instead. If
+    Pulumi fixes it, this test fails: then `import_` becomes an option again."""
     workspace = todays_org
     (route_id,) = (
         id_
@@ -88,7 +88,7 @@ def test_the_engines_import_of_a_dynamic_route_fails_so_routes_are_adopted_inste
         f"AlertRoute('imported', {{'name': 'Staging Notifications'}}, pulumi.ResourceOptions(import_={route_id!r}))\n"
     )
     workspace.pulumi("stack", "init", "probe", cwd=probe)
-    workspace.pulumi("config", "set", "--secret", "incidentio:apiKey", CANARY_API_KEY, stack="probe", cwd=probe)
+    workspace.pulumi("config", "set", "--secret", "incidentio:apiKey", stack="probe", cwd=probe, stdin=CANARY_API_KEY)
     option = workspace.pulumi("preview", stack="probe", cwd=probe, expect=None)
     assert option.returncode != 0
     assert "KeyError: '__provider'" in option.output

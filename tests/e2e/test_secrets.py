@@ -21,11 +21,11 @@ from tests.emulator import Fault
 
 STAGING_ALERTMANAGER = "01KH7FNXWPMH6KPCQTYJJY947G"
 STAGING_CHECKLY = "01KKZJERF1HQFJRE3XWFZ0NV19"
-RESTART_ANNOTATION = "unkey.dev/incident-io-token-version"  # README "Token rotation, end to end"
+RESTART_ANNOTATION = "unkey.dev/incident-io-token-version"  # docs/operations.md, "Token rotation, end to end"
 
 
 def fingerprint(token: str) -> str:
-    """README: the token's version is a 16-hex-digit SHA-256 fingerprint."""
+    """docs/operations.md: the token's version is a 16-hex-digit SHA-256 fingerprint."""
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
@@ -55,7 +55,7 @@ def test_a_rotated_token_reaches_aws_and_restarts_alertmanager_in_one_up_and_sho
         ("Update", SECRET_VERSION_TYPE),
         ("Update", EXTERNAL_SECRET_TYPE),
         ("Update", ALERTMANAGER_PATCH_TYPE),
-    ], "the three, in the order README gives, and nothing else"
+    ], "the three, in the order docs/operations.md gives, and nothing else"
     (version, external_secret, patch) = applied(entries)
     assert version["secret_fingerprints"]["secretString"] != created["secret_fingerprints"]["secretString"]
     assert version["inputs"]["secretString"] == "[secret]", "sent to AWS as a secret"
@@ -95,7 +95,7 @@ def test_refused_claims_are_warnings_and_the_next_up_claims_again(empty_org: Wor
     assert "the next `pulumi up` tries again" in up.text
     assert state.managed_resources == {}
 
-    # README: the next preview shows each route as changing, and the next `up` claims it, writing no route.
+    # docs/provider.md: the next preview shows each route as changing, and the next `up` claims it, writing no route.
     pending = changes(workspace.preview("production"), ROUTE_TYPE)
     assert list(pending.values()) == [["update"]] * len(names)
     before = workspace.mark()

@@ -167,6 +167,13 @@ def create_managed_resource(state: EmulatorState, request: Request) -> tuple[int
     return 200, checked(sdk.ManagedResourcesCreateManagedResourceResultV2, {"managed_resource": record})
 
 
+def rotate_source_token(state: EmulatorState, request: Request) -> tuple[int, None]:
+    """The emulator's own endpoint, not incident.io's: what "rotate token" in the dashboard does, for the
+    sandbox's `dashboard rotate-token` (the public API has no call for it). Under /_emulator/, never a real path."""
+    state.rotate_source_token(request.params["id"])
+    return 204, None
+
+
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(r"/v2/alert_routes"), list_routes),
     ("POST", re.compile(r"/v2/alert_routes"), create_route),
@@ -184,6 +191,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(r"/v2/escalation_paths"), list_escalation_paths),
     ("GET", re.compile(r"/v1/identity"), identity),
     ("POST", re.compile(r"/v2/managed_resources"), create_managed_resource),
+    ("POST", re.compile(r"/_emulator/alert_sources/(?P<id>[^/]+)/rotate_token"), rotate_source_token),
 ]
 
 

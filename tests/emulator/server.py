@@ -7,7 +7,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -91,6 +91,8 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ApiError(400, "invalid_request_error", f"request body is not valid JSON: {exc}") from None
             request = Request(self.command, split.path, dict(parse_qsl(split.query)), body, params, api_key)
             status, answer = handler(state, request)
+            if self.command != "GET" and emulator.after_change is not None:
+                emulator.after_change()
         except ApiError as error:
             self._send(error.status, error_body(error, request_id))
             return
@@ -138,6 +140,8 @@ class Emulator:
         # Seconds before each answer: the real API answers in tens of milliseconds, loopback in one.
         self.latency = latency
         self.rate_limit = rate_limit
+        # Called after each request that changed the org (the sandbox saves the org to disk with it).
+        self.after_change: Callable[[], None] | None = None
         self._server = _Server(self, port)
         self._thread: threading.Thread | None = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime
 import itertools
+import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -117,6 +118,16 @@ class EmulatorState:
         if source_id not in self.sources:
             raise ApiError(404, "not_found", f"alert source {source_id} not found", code="not_found")
         return copy.deepcopy(self.sources[source_id])
+
+    def rotate_source_token(self, source_id: str) -> None:
+        """What "rotate token" in a source's settings in the dashboard does: a new secret token; the old one is
+        refused from then on. The new one keeps the old one's prefix (tests look for leaks by it)."""
+        with self.lock:
+            source = self.sources.get(source_id)
+            if source is None:
+                raise ApiError(404, "not_found", f"alert source {source_id} not found", code="not_found")
+            kept = str(source["secret_token"]).split("-rotated-")[0]
+            source["secret_token"] = f"{kept}-rotated-{secrets.token_hex(8)}"
 
     # Alert attributes and escalation paths: what condition subjects and escalation targets name
     def add_attribute(self, *, id_: str, name: str, type_: str = "String", array: bool = False) -> JsonDict:
