@@ -32,4 +32,6 @@ if cli_dir=$(./scripts/pulumi-cli.sh); then
 else
   echo "scripts/pulumi-cli.sh failed: the end-to-end tests will fail" >&2
 fi
-echo "== pytest"; .venv/bin/python -m pytest "$@"
+# One worker per core (pytest-xdist; PYTEST_WORKERS to choose, 0 for none): the end-to-end tests spend most of
+# their time waiting on the CLI's processes, and run in about half the time two at a time.
+echo "== pytest"; .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-auto}" "$@"

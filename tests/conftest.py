@@ -135,15 +135,21 @@ def pulumi_cli() -> Path:
 
 # The CLI the `pulumi_cli` fixture gave this session's tests, for the summary at the end.
 _session_cli: list[Path] = []
+# The tests that run the CLI.
+E2E_TESTS = ("tests/e2e/", "tests/test_language_host.py")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Which Pulumi CLI and Python language host the end-to-end tests of this session ran, when they ran
     (tests/test_language_host.py runs the stand-in host on purpose, whatever this says)."""
-    from tests.e2e.harness import cli_version, language_host
+    from tests.e2e.harness import cli_version, language_host, pulumi_cli_dir
 
     if not _session_cli:
-        return
+        # Under pytest-xdist the fixture ran in the workers: ask the builder here (built already, a lookup).
+        reports = [report for reports in terminalreporter.stats.values() for report in reports]
+        if not any(str(getattr(report, "nodeid", "")).startswith(E2E_TESTS) for report in reports):
+            return
+        _session_cli.append(pulumi_cli_dir())
     cli_dir = _session_cli[0]
     terminalreporter.write_line(
         f"end-to-end tests: Pulumi CLI {cli_version(cli_dir)} ({cli_dir}); Python language host: "
