@@ -5,6 +5,7 @@ with a v2 write, whether or not its backup knew them."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -12,9 +13,13 @@ from typing import Any
 
 import yaml
 
+from ops import restore, snapshot
+from ops.cli import Progress
+from providers.api import IncidentIoApi
+from providers.http import ApiClient, Credentials
 from tests.commands import ROOT, run_command
 from tests.conftest import CANARY_API_KEY, configured_provider, in_both_org_modes
-from tests.emulator import Emulator
+from tests.emulator import Emulator, Fault
 from tests.routes import v3_settings_route
 from tests.stack_harness import OPERATOR_VALUES, PROJECT, run_stack, stack_config
 
@@ -185,3 +190,54 @@ def test_a_restore_recreates_a_deleted_route_with_its_v3_settings(emulator: Emul
     assert _route_writes(emulator)[-1] == ("POST", "/v3/alert_routes")
     again = run_command("restore-incident-io.sh", tmp_path / "backup", "--yes", emulator=emulator)
     assert "Nothing to restore" in again.stdout, again.stdout
+
+
+def _window_reset_in_the_dashboard(emulator: Emulator, route_id: str) -> None:
+    """The route's fixed window set back to rolling (v3's default): nothing v2 can see changes."""
+    held = _held(emulator, route_id)
+    incident = {key: value for key, value in held["incident_config"].items() if key != "window_type"}
+    emulator.state.edit_out_of_band(route_id, incident_config=incident)
+
+
+def _restore_with_v3_put(emulator: Emulator, tmp_path: Path, route_id: str, *faults: Fault) -> restore.Outcome:
+    """The route restored from its backup, with `faults` on its v3 PUT (the client retries once)."""
+    for fault in faults:
+        emulator.inject(fault)
+    api = IncidentIoApi(ApiClient(Credentials(api_key=CANARY_API_KEY, api_url=emulator.url), max_retries=1))
+    plans, _ = restore.make_plan(api, snapshot.read(tmp_path / "backup"), Progress(io.StringIO()))
+    (plan,) = plans
+    assert plan.action is restore.Action.UPDATE
+    return restore.apply(api, plan)
+
+
+def test_a_v3_put_whose_answer_is_lost_is_read_again_through_v3(emulator: Emulator, tmp_path: Path) -> None:
+    spec, v3 = v3_settings_route(ROUTE)
+    route_id = _create(emulator, {"spec": spec, "v3": v3})
+    _backup(emulator, tmp_path / "backup")
+    _window_reset_in_the_dashboard(emulator, route_id)
+    put = f"/v3/alert_routes/{route_id}"
+
+    # The PUT lands, its answer is lost, and its retry is answered 503.
+    outcome = _restore_with_v3_put(
+        emulator, tmp_path, route_id, Fault("PUT", put, drop_after_acting=True), Fault("PUT", put, status=503)
+    )
+
+    assert _held(emulator, route_id)["incident_config"]["window_type"] == "fixed"
+    assert outcome.ok and "its answer never arrived, the route read again says so" in outcome.message
+
+
+def test_a_v3_put_that_never_landed_is_not_reported_restored_because_v2_looks_the_same(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    spec, v3 = v3_settings_route(ROUTE)
+    route_id = _create(emulator, {"spec": spec, "v3": v3})
+    _backup(emulator, tmp_path / "backup")
+    _window_reset_in_the_dashboard(emulator, route_id)
+
+    # Every try answered 503: nothing written, and the v2 reading was the backup's all along.
+    outcome = _restore_with_v3_put(
+        emulator, tmp_path, route_id, Fault("PUT", f"/v3/alert_routes/{route_id}", status=503, times=10)
+    )
+
+    assert "window_type" not in _held(emulator, route_id)["incident_config"]
+    assert not outcome.ok and "the route read again is not restored" in outcome.message
