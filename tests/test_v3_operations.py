@@ -125,10 +125,16 @@ def _backup(emulator: Emulator, directory: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_a_backup_keeps_what_only_v3_says_and_a_restore_puts_it_back(emulator: Emulator, tmp_path: Path) -> None:
+def _backed_up_v3_route(emulator: Emulator, directory: Path) -> str:
+    """A route with every v3-only setting, created and then backed up into `directory`; its id."""
     spec, v3 = v3_settings_route(ROUTE)
     route_id = _create(emulator, {"spec": spec, "v3": v3})
-    _backup(emulator, tmp_path / "backup")
+    _backup(emulator, directory)
+    return route_id
+
+
+def test_a_backup_keeps_what_only_v3_says_and_a_restore_puts_it_back(emulator: Emulator, tmp_path: Path) -> None:
+    route_id = _backed_up_v3_route(emulator, tmp_path / "backup")
     answer = json.loads((tmp_path / "backup" / "alert_routes_v3" / f"{route_id}.json").read_text())
     assert answer["grouping_config"]["default"]["window_type"] == "fixed"
 
@@ -154,9 +160,7 @@ def test_a_backup_keeps_what_only_v3_says_and_a_restore_puts_it_back(emulator: E
 def test_a_restore_from_a_backup_without_v3_answers_keeps_the_live_v3_settings(
     emulator: Emulator, tmp_path: Path
 ) -> None:
-    spec, v3 = v3_settings_route(ROUTE)
-    route_id = _create(emulator, {"spec": spec, "v3": v3})
-    _backup(emulator, tmp_path / "backup")
+    route_id = _backed_up_v3_route(emulator, tmp_path / "backup")
     # A backup taken before backups held v3 answers (or of the org before it moved to the new engine).
     shutil.rmtree(tmp_path / "backup" / "alert_routes_v3")
     index_path = tmp_path / "backup" / "index.json"
@@ -177,9 +181,7 @@ def test_a_restore_from_a_backup_without_v3_answers_keeps_the_live_v3_settings(
 
 
 def test_a_restore_recreates_a_deleted_route_with_its_v3_settings(emulator: Emulator, tmp_path: Path) -> None:
-    spec, v3 = v3_settings_route(ROUTE)
-    route_id = _create(emulator, {"spec": spec, "v3": v3})
-    _backup(emulator, tmp_path / "backup")
+    route_id = _backed_up_v3_route(emulator, tmp_path / "backup")
     emulator.state.delete_route(route_id)
 
     result = run_command("restore-incident-io.sh", tmp_path / "backup", "--yes", emulator=emulator)
@@ -211,9 +213,7 @@ def _restore_with_v3_put(emulator: Emulator, tmp_path: Path, route_id: str, *fau
 
 
 def test_a_v3_put_whose_answer_is_lost_is_read_again_through_v3(emulator: Emulator, tmp_path: Path) -> None:
-    spec, v3 = v3_settings_route(ROUTE)
-    route_id = _create(emulator, {"spec": spec, "v3": v3})
-    _backup(emulator, tmp_path / "backup")
+    route_id = _backed_up_v3_route(emulator, tmp_path / "backup")
     _window_reset_in_the_dashboard(emulator, route_id)
     put = f"/v3/alert_routes/{route_id}"
 
@@ -229,9 +229,7 @@ def test_a_v3_put_whose_answer_is_lost_is_read_again_through_v3(emulator: Emulat
 def test_a_v3_put_that_never_landed_is_not_reported_restored_because_v2_looks_the_same(
     emulator: Emulator, tmp_path: Path
 ) -> None:
-    spec, v3 = v3_settings_route(ROUTE)
-    route_id = _create(emulator, {"spec": spec, "v3": v3})
-    _backup(emulator, tmp_path / "backup")
+    route_id = _backed_up_v3_route(emulator, tmp_path / "backup")
     _window_reset_in_the_dashboard(emulator, route_id)
 
     # Every try answered 503: nothing written, and the v2 reading was the backup's all along.
