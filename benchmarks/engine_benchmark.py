@@ -70,7 +70,8 @@ ROUTES_STACK = "production"
 BASELINE_STACK = "staging"
 # The base URL the emulated sources' alert event URLs carry (tests/e2e/conftest.py uses the same).
 SOURCES_BASE_URL = "https://api.incident.io"
-ROUTE_PATH = "/v2/alert_routes/"
+# A route's reads: through v2, and in an org on the new grouping engine (the emulator's default) through v3 too.
+ROUTE_PATH = ("/v2/alert_routes/", "/v3/alert_routes/")
 # What a default --parallel is shown as.
 DEFAULT = "default"
 

@@ -39,17 +39,31 @@ from tests.engine_harness import EngineHost, provider_blob, without_provider
 ROUTE_CALLS = ("/v2/alert_routes", "/v2/managed_resources")
 
 
+def _called(method: str, path: str) -> str:
+    """A request as the call table names it: a route (v2), a route through v3, the org's mode, a claim."""
+    if path.startswith("/v2/managed_resources"):
+        return f"{method} claim"
+    if path == "/v3/alert_routes":
+        return f"{method} org mode"
+    return f"{method} route{' v3' if path.startswith('/v3/') else ''}"
+
+
 def _calls(state: EmulatorState, before: int) -> str:
     counts: dict[str, int] = {}
     for method, path in state.requests[before:]:
-        what = f"{method} {'claim' if path.startswith('/v2/managed_resources') else 'route'}"
+        what = _called(method, path)
         counts[what] = counts.get(what, 0) + 1
     return ", ".join(f"{what} {count}" for what, count in sorted(counts.items())) or "none"
 
 
+# Whether the emulated org is on incident.io's new alert grouping engine, where each route is read through
+# v2 and v3 (docs/api-behaviour.md, "Which version this project uses").
+MIGRATED = {"migrated": True, "not-migrated": False}
+
+
 @contextmanager
-def _org(*, latency: float = 0.0) -> Iterator[tuple[Emulator, EngineHost]]:
-    with running_emulator(api_key=CANARY_API_KEY, latency=latency) as emulator:
+def _org(*, migrated: bool, latency: float = 0.0) -> Iterator[tuple[Emulator, EngineHost]]:
+    with running_emulator(api_key=CANARY_API_KEY, latency=latency, org_migrated=migrated) as emulator:
         seed_directory(emulator.state, base_url="https://api.incident.io")
         host = EngineHost({"incidentio:apiKey": CANARY_API_KEY, "incidentio:apiUrl": emulator.url})
         try:
@@ -58,8 +72,8 @@ def _org(*, latency: float = 0.0) -> Iterator[tuple[Emulator, EngineHost]]:
             host.close()
 
 
-def call_counts(n: int) -> list[str]:
-    with _org() as (emulator, host):
+def call_counts(n: int, org_mode: str) -> list[str]:
+    with _org(migrated=MIGRATED[org_mode]) as (emulator, host):
         state = emulator.state
         names = [f"route-{index}" for index in range(n)]
         inputs = {name: without_provider(host.check(name, {}, {"spec": route_spec(name)})[0]) for name in names}
@@ -85,11 +99,26 @@ def call_counts(n: int) -> list[str]:
         host.update(first, created[first][0], states[first], changed)
         update_calls = _calls(state, mark)
 
-        mark = len(state.requests)
-        for name in names:
-            host.delete(name, created[name][0], states[name])
-        destroy_calls = _calls(state, mark)
-    return [str(n), create_calls, preview_calls, refresh_calls, update_calls, destroy_calls, str(len(provider_blob()))]
+        # `pulumi destroy` is another run, with a host of its own (this one's created routes are its own
+        # stack's, which it would never delete: providers/incident_io.py, `_delete`).
+        destroyer = EngineHost({"incidentio:apiKey": CANARY_API_KEY, "incidentio:apiUrl": emulator.url})
+        try:
+            mark = len(state.requests)
+            for name in names:
+                destroyer.delete(name, created[name][0], states[name])
+            destroy_calls = _calls(state, mark)
+        finally:
+            destroyer.close()
+    return [
+        org_mode,
+        str(n),
+        create_calls,
+        preview_calls,
+        refresh_calls,
+        update_calls,
+        destroy_calls,
+        str(len(provider_blob())),
+    ]
 
 
 def _seeded(emulator: Emulator, n: int) -> list[tuple[str, dict[str, Any]]]:
@@ -125,7 +154,9 @@ def _bare_gets(emulator: Emulator, route_ids: list[str], concurrency: int) -> fl
     def get(url: str) -> None:
         session().get(url, timeout=30).raise_for_status()
 
-    urls = [f"{emulator.url}/v2/alert_routes/{route_id}" for route_id in route_ids]
+    # What a refresh must read of each route: its v2 answer, and in an org on the new engine its v3 one.
+    versions = ("v2", "v3") if emulator.state.org_migrated else ("v2",)
+    urls = [f"{emulator.url}/{version}/alert_routes/{route_id}" for route_id in route_ids for version in versions]
     return _timed([functools.partial(get, url) for url in urls], concurrency)
 
 
@@ -134,10 +165,10 @@ def _engine_reads(host: EngineHost, routes: list[tuple[str, dict[str, Any]]], co
     return _timed([functools.partial(host.stub.Read, request) for request in requests_], concurrency)
 
 
-def refresh_rows(n: int, latencies_ms: list[float], concurrencies: list[int]) -> list[list[str]]:
+def refresh_rows(n: int, latencies_ms: list[float], concurrencies: list[int], migrated: bool) -> list[list[str]]:
     rows = []
     for latency_ms in latencies_ms:
-        with _org(latency=latency_ms / 1000) as (emulator, host):
+        with _org(latency=latency_ms / 1000, migrated=migrated) as (emulator, host):
             routes = _seeded(emulator, n)
             route_ids = [route_id for route_id, _ in routes]
             _engine_reads(host, routes[:5], 1)  # warm the host: provider loaded, session open
@@ -181,13 +212,13 @@ def _time_in_requests(client: ApiClient) -> Iterator[list[float]]:
         client.request = request  # type: ignore[method-assign]
 
 
-def breakdown_row(n: int, rounds: int = 5) -> list[str]:
+def breakdown_row(n: int, migrated: bool, rounds: int = 5) -> list[str]:
     """Per route, sequential, loopback: the GET, our provider code around it, Pulumi's host + gRPC.
 
     The GET and our code are measured in the same in-process run (time inside the HTTP client, and
     the rest), so neither can come out negative; Pulumi's share is the engine path less that run.
     Each is the best of `rounds` interleaved runs, so that one slow run does not decide the split."""
-    with _org() as (emulator, host):
+    with _org(migrated=migrated) as (emulator, host):
         routes = _seeded(emulator, n)
         provider = configured_provider(emulator, claimRoutes="false")
         reads = [functools.partial(provider.read, route_id, outs) for route_id, outs in routes]
@@ -205,14 +236,16 @@ def breakdown_row(n: int, rounds: int = 5) -> list[str]:
     return [str(n), *cells]
 
 
-def rate_limited_row(budget: int, window: float, n: int, concurrency: int) -> list[str]:
-    with _org() as (emulator, host):
+def rate_limited_row(budget: int, window: float, n: int, concurrency: int, migrated: bool) -> list[str]:
+    with _org(migrated=migrated) as (emulator, host):
         routes = _seeded(emulator, n)
         emulator.rate_limit = RateLimit(budget, window)  # only the refresh is limited, not the seeding
         elapsed = _engine_reads(host, routes, concurrency)
         refused = emulator.rate_limit.refused
-    # The limit lets `budget` reads through per window: the last reads wait for window ceil(n/budget).
-    required = (math.ceil(n / budget) - 1) * window
+    # The limit lets `budget` GETs through per window, and each read is 1 GET (2 in an org on the new
+    # engine, plus the org's mode once): the last ones wait for window ceil(GETs/budget).
+    gets = n * (2 if emulator.state.org_migrated else 1) + (1 if emulator.state.org_migrated else 0)
+    required = (math.ceil(gets / budget) - 1) * window
     return [
         f"{budget}/{window:g} s",
         str(concurrency),
@@ -244,6 +277,13 @@ def parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 4], help="calls at once (default 1 4)")
     parser.add_argument(
+        "--org-mode",
+        choices=sorted(MIGRATED),
+        default="migrated",
+        help="the emulated org for the timing tables: on incident.io's new alert grouping engine (the default, each "
+        "route read through v2 and v3) or not (the API calls table shows both)",
+    )
+    parser.add_argument(
         "--rate-limit",
         default="100/5",
         metavar="N/SECONDS",
@@ -254,21 +294,24 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
+    migrated = MIGRATED[args.org_mode]
     limit = RateLimit.parse(args.rate_limit)
     print(f"Run {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python {platform.python_version()}\n")
     print("### API calls per operation\n")
-    header = ["N", "create all", "preview, no change", "refresh", "update one", "destroy all", "provider blob bytes"]
-    print(_table(header, [call_counts(n) for n in args.call_counts]), flush=True)
+    header = ["org", "N", "create all", "preview, no change", "refresh", "update one", "destroy all", "provider blob"]
+    rows = [call_counts(n, mode) for mode in ("not-migrated", "migrated") for n in args.call_counts]
+    print(_table(header, rows), flush=True)
+    print(f"\nTimings below: an org {args.org_mode} ({'' if migrated else 'not '}on the new grouping engine).")
     print("\n### Refresh: engine path against bare GETs\n")
     header = ["API latency", "at once", "N", "engine path s", "bare GETs s", "ratio", "ms/route", "overhead ms/route"]
-    print(_table(header, refresh_rows(args.routes, args.latency_ms, args.concurrency)), flush=True)
+    print(_table(header, refresh_rows(args.routes, args.latency_ms, args.concurrency, migrated)), flush=True)
     print("\n### Where one route's refresh goes (loopback, sequential, best of 5), ms per route\n")
     header = ["N", "the GET", "our provider code", "Pulumi host + gRPC", "total"]
-    print(_table(header, [breakdown_row(args.routes)]), flush=True)
+    print(_table(header, [breakdown_row(args.routes, migrated)]), flush=True)
     print("\n### Refresh past the rate limit, 4 at a time\n")
     header = ["limit", "at once", "reads", "took s", "limit requires s", "ratio", "429s answered"]
     reads = int(limit.requests * 2.5)
-    print(_table(header, [rate_limited_row(limit.requests, limit.window, reads, 4)]), flush=True)
+    print(_table(header, [rate_limited_row(limit.requests, limit.window, reads, 4, migrated)]), flush=True)
 
 
 if __name__ == "__main__":

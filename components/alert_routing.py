@@ -24,6 +24,9 @@ class AlertRoutingArgs:
     stack: str
     # The routes the org's other stacks declare (components.ownership): never adopted, handed over when dropped.
     declared_elsewhere: tuple[Declaration, ...] = ()
+    # Each route's settings only the v3 API can say (components.route_compiler.compile_v3_settings), in the
+    # order of `routes`; none (or {}) for a route that says none of them.
+    v3_settings: tuple[dict[str, Any], ...] = ()
 
 
 def _warn(route: AlertRoute, message: str | None) -> None:
@@ -43,7 +46,8 @@ class AlertRouting(pulumi.ComponentResource):
         ownership = RouteOwnership(
             "routes-declared-elsewhere", args.declared_elsewhere, pulumi.ResourceOptions(parent=self)
         )
-        for route, payload in zip(args.routes, args.payloads, strict=True):
+        v3_settings = args.v3_settings or tuple({} for _ in args.routes)
+        for route, payload, v3 in zip(args.routes, args.payloads, v3_settings, strict=True):
             resource = AlertRoute(
                 route.key,
                 payload,
@@ -58,6 +62,7 @@ class AlertRouting(pulumi.ComponentResource):
                 # Pulumi's `import`: the engine cannot import dynamic resources, pulumi/pulumi#16175.)
                 adopt_id=route.id,
                 owner={"project": args.project, "stack": args.stack, "key": route.key},
+                v3=v3 or None,
             )
             resource.claim_error.apply(functools.partial(_warn, resource))
             resource.answer_differs.apply(functools.partial(_warn, resource))

@@ -49,6 +49,32 @@ CONDITION_SCHEMA = {
     "additionalProperties": False,
 }
 
+# Alert grouping and what follows it, route by route (docs/grouping.md). Keys, window and when an alert
+# joining a group escalates again are what incident.io's v2 alert route has too (incident_config); the
+# window type and summary messages only its v3 one. The ranges are the v3 API's (SDK GroupingSettingsV3,
+# AlertRouteWhenAlertJoinsGroupPayloadV3); the values are incident.io's own, as `operation` values are.
+WINDOW_TYPES = ("rolling", "fixed")
+ESCALATION_MODES = ("on_each_new_alert", "on_priority_increase")
+_GROUPING = {
+    "type": "object",
+    "properties": {
+        "keys": {"type": "array", "items": _NAME, "minItems": 1, "uniqueItems": True},
+        "windowSeconds": {"type": "integer", "minimum": 60, "maximum": 172800},
+        "windowType": {"enum": list(WINDOW_TYPES)},
+    },
+    "minProperties": 1,
+    "additionalProperties": False,
+}
+_WHEN_ALERT_JOINS_GROUP = {
+    "type": "object",
+    "properties": {
+        "mode": {"enum": list(ESCALATION_MODES)},
+        "gracePeriodSeconds": {"type": "integer", "minimum": 0, "maximum": 3600},
+    },
+    "required": ["mode"],
+    "additionalProperties": False,
+}
+
 ROUTE_SCHEMA = {
     "type": "object",
     "properties": {
@@ -70,6 +96,9 @@ ROUTE_SCHEMA = {
         "when": {"type": "array", "items": CONDITION_SCHEMA},
         "escalation": {"anyOf": [_NAME, {"type": "null"}]},
         "slack": _NAME,
+        "grouping": _GROUPING,
+        "whenAlertJoinsGroup": _WHEN_ALERT_JOINS_GROUP,
+        "slackGroupAlertsSummary": {"type": "boolean"},
         "raw": {"type": "object"},
     },
     "required": ["name", "sources"],
@@ -241,6 +270,15 @@ class SourceMatch:
 
 
 @dataclass(frozen=True)
+class WhenAlertJoinsGroup:
+    """When an alert that joins an open group escalates again: `on_each_new_alert` (after the grace period)
+    or `on_priority_increase`."""
+
+    mode: str
+    grace_period_seconds: int | None = None
+
+
+@dataclass(frozen=True)
 class RouteDecl:
     name: str
     key: str
@@ -253,6 +291,24 @@ class RouteDecl:
     raw: dict[str, Any] = field(default_factory=dict)
     # Resource keys this route had before: the same route, updated in place rather than replaced.
     previous_keys: tuple[str, ...] = ()
+    # Alert grouping: keys of references, the window, its type, and what an alert joining a group does.
+    grouping_keys: tuple[str, ...] = ()
+    grouping_window_seconds: int | None = None
+    grouping_window_type: str | None = None
+    when_alert_joins_group: WhenAlertJoinsGroup | None = None
+    slack_group_alerts_summary: bool = False
+
+    def new_engine_options(self) -> list[str]:
+        """The options this route declares that only an org on incident.io's new alert grouping engine has."""
+        return [
+            option
+            for option, declared in (
+                ("grouping.windowType", self.grouping_window_type is not None),
+                ("whenAlertJoinsGroup", self.when_alert_joins_group is not None),
+                ("slackGroupAlertsSummary", self.slack_group_alerts_summary),
+            )
+            if declared
+        ]
 
 
 @dataclass(frozen=True)
@@ -506,6 +562,11 @@ def _reference_problems(raw: dict[str, Any], locate: Locate = _nowhere) -> list[
         check("escalation", route.get("escalation"), "routes", index, "escalation")
         check("slack", route.get("slack"), "routes", index, "slack")
         check_conditions(route.get("when"), "routes", index, "when")
+        for position, key in enumerate((route.get("grouping") or {}).get("keys") or []):
+            check("reference", key, "routes", index, "grouping", "keys", position)
+        problems += [
+            where.at(("routes", index), problem) for problem in _grouping_problems(route, where.label("routes", index))
+        ]
         for source_index, match in enumerate(route["sources"]):
             check("source", match["source"], "routes", index, "sources", source_index, "source")
             check_conditions(match.get("when"), "routes", index, "sources", source_index, "when")
@@ -571,6 +632,36 @@ def _reference_problems(raw: dict[str, Any], locate: Locate = _nowhere) -> list[
                 f"routes: two routes adopt the id {duplicate}; each live route can be declared once",
             )
         )
+    return problems
+
+
+def _grouping_problems(route: dict[str, Any], label: str) -> list[str]:
+    """What incident.io refuses of the grouping options: a window type or an escalation mode on a route that
+    does not group (SDK GroupingSettingsV3, "Only set when grouping is enabled"), a grace period with
+    `on_priority_increase`, and a summary where the route posts nowhere."""
+    problems: list[str] = []
+    grouping = route.get("grouping") or {}
+    raw_incident = (route.get("raw") or {}).get("incident_config") or {}
+    groups = bool(
+        grouping.get("keys")
+        or grouping.get("windowSeconds")
+        or raw_incident.get("grouping_keys")
+        or raw_incident.get("grouping_window_seconds")
+    )
+    said = [("grouping.windowType", "windowType" in grouping), ("whenAlertJoinsGroup", "whenAlertJoinsGroup" in route)]
+    for option, declared in said:
+        if declared and not groups:
+            problems.append(
+                f"{label}.{option}: only for a route that groups alerts; set grouping.keys (and grouping.windowSeconds)"
+            )
+    when = route.get("whenAlertJoinsGroup") or {}
+    if when.get("mode") == "on_priority_increase" and "gracePeriodSeconds" in when:
+        problems.append(
+            f"{label}.whenAlertJoinsGroup.gracePeriodSeconds: only with mode on_each_new_alert (incident.io "
+            "refuses a grace period with on_priority_increase)"
+        )
+    if route.get("slackGroupAlertsSummary") and not route.get("slack"):
+        problems.append(f"{label}.slackGroupAlertsSummary: the route has no `slack` channel to post a summary in")
     return problems
 
 
@@ -683,9 +774,18 @@ def route_declarations(raw: dict[str, Any]) -> tuple[RouteDecl, ...]:
             id=route.get("id"),
             raw=route.get("raw") or {},
             previous_keys=tuple(route.get("previousKeys") or ()),
+            grouping_keys=tuple((route.get("grouping") or {}).get("keys") or ()),
+            grouping_window_seconds=(route.get("grouping") or {}).get("windowSeconds"),
+            grouping_window_type=(route.get("grouping") or {}).get("windowType"),
+            when_alert_joins_group=_when_alert_joins_group(route.get("whenAlertJoinsGroup")),
+            slack_group_alerts_summary=bool(route.get("slackGroupAlertsSummary")),
         )
         for route in raw["routes"]
     )
+
+
+def _when_alert_joins_group(raw: dict[str, Any] | None) -> WhenAlertJoinsGroup | None:
+    return None if raw is None else WhenAlertJoinsGroup(raw["mode"], raw.get("gracePeriodSeconds"))
 
 
 def parse_settings(stack: str, raw: dict[str, Any], locate: Locate = _nowhere, files: str = "") -> StackSettings:

@@ -8,6 +8,10 @@ escalation paths by name (by id where a name is not unique), Slack channels by i
 file declares the route, by the names its declaration uses. Every exported route is checked before it
 is written: resolved and compiled back the way the stack does it, it must be the live route. A route
 that cannot be exported is named with the reason, and the others are exported all the same.
+
+In an org on incident.io's new alert grouping engine each route is read through v2 and v3, and the
+export also says what only v3 can (`grouping.windowType`, `slackGroupAlertsSummary`); a route with v3-only
+settings no stack-file option can say is exported with a WARNING naming them (docs/grouping.md).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import yaml
 
 from components.names import ATTRIBUTE_SUBJECT, NameResolutionError, match_one, resolve
 from components.ownership import declared_routes, other_stacks, owner_label
-from components.route_compiler import compile_route
+from components.route_compiler import compile_route, compile_v3_settings
 from components.settings import (
     PLACEHOLDER,
     Lookup,
@@ -40,10 +44,11 @@ from ops import stack_file as stack_file_yaml
 from ops.cli import EXIT_FAILED, EXIT_OK, InputError, OperationError, Progress, command_parser, connect, run
 from ops.stack_match import Matching, StateIds, declaration_keys, read_state_ids, renamed_in_tests
 from providers.alert_route_spec import from_live, normalize, validation_errors
-from providers.api import IncidentIoApi, JsonDict
+from providers.alert_route_v3 import observed, settings_said, with_v3
+from providers.api import IncidentIoApi, JsonDict, LiveRoute
 from providers.directory import Directory, fetch_directory
 from providers.ownership import Declaration
-from providers.route_compare import changed_fields
+from providers.route_compare import changed_fields, same_spec
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 # The stack's own config keys (ROUTE_CONFIG_KEYS) and the order they are written in.
@@ -55,7 +60,21 @@ TABLES = {
 }
 # What an explicit `key` may be (components/settings.py, ROUTE_SCHEMA).
 _EXPLICIT_KEY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_ROUTE_FIELD_ORDER = ("name", "id", "key", "previousKeys", "enabled", "sources", "when", "escalation", "slack", "raw")
+_ROUTE_FIELD_ORDER = (
+    "name",
+    "id",
+    "key",
+    "previousKeys",
+    "enabled",
+    "sources",
+    "when",
+    "escalation",
+    "slack",
+    "slackGroupAlertsSummary",
+    "grouping",
+    "whenAlertJoinsGroup",
+    "raw",
+)
 
 
 def project_name() -> str:
@@ -252,6 +271,9 @@ class _Namer:
                 self._unresolved("alertSources", match_["source"], "alert source", "GET /v2/alert_sources")
             match_["when"] = conditions(match_["when"])
         decl["when"] = conditions(decl["when"])
+        grouping = decl.get("grouping") or {}
+        if grouping.get("keys"):
+            grouping["keys"] = [self._reference(subject, labels, prefer["references"]) for subject in grouping["keys"]]
         path_id = decl.get("escalation")
         if path_id:
             path = self.paths.get(path_id)
@@ -282,36 +304,41 @@ class _Exporter:
             f"{ATTRIBUTE_SUBJECT}{item['id']}": str(item.get("type", "")) for item in directory.attributes or []
         }
 
-    def declaration(self, live: JsonDict, payload: JsonDict, before: JsonDict | None) -> JsonDict:
+    def declaration(self, live: LiveRoute, payload: JsonDict, before: JsonDict | None) -> tuple[JsonDict, JsonDict]:
         """The route's declaration (following `before`, its declaration in the stack file), checked; the
-        high-level form where it fits, else only its sources high-level and the rest in `raw`."""
+        high-level form where it fits, else only its sources high-level and the rest in `raw`. Also the
+        settings only v3 can say that the declaration says (which may be fewer than the route has)."""
         if not payload.get("alert_sources"):
             raise _NotExportableError(
                 "it lists no alert source, and a stack declaration needs at least one (`sources`)"
             )
-        labels = _labels(live, {})
+        labels = _labels(live.answer, {})
         prefer = _used_names([before]) if before is not None else {key: set() for key in TABLES}
-        fitted = route_fit.fitted(payload, self.types)
+        fitted = route_fit.fitted(payload, self.types, live)
         problems: list[str] = []
         for form in (fitted, route_fit.plain(fitted)):
             saved = self.namer.checkpoint()
-            raw = route_fit.minimal_raw(route_fit.compile_guess(form, self.types), payload)
+            compiled = route_fit.compile_guess(form, self.types)
+            # In a migrated org, what a v2 read cannot tell (docs/api-behaviour.md B15) is what the declaration says.
+            target = observed(payload, compiled) if live.migrated else payload
+            raw = route_fit.minimal_raw(compiled, target)
+            settings = route_fit.v3_settings_said(form, self.types)
             decl = self.namer.declare(copy.deepcopy(form), labels, prefer)
-            decl["id"] = live["id"]
+            decl["id"] = live.id
             if raw:
                 decl["raw"] = raw
             if before is not None:
                 _follow(decl, before)
-            problem = self._problem(decl, payload)
+            problem = self._problem(decl, with_v3(target, settings))
             if problem is None:
-                return _ordered(decl)
+                return _ordered(decl), settings
             problems.append(problem)
             self.namer.restore(saved)
         raise _NotExportableError(problems[0])
 
-    def _problem(self, decl: JsonDict, payload: JsonDict) -> str | None:
-        """Why the declaration is not the live route, resolved and compiled the way the stack does it
-        (None when it is)."""
+    def _problem(self, decl: JsonDict, route: JsonDict) -> str | None:
+        """Why the declaration is not `route` (the live route's payload with the v3-only settings the
+        declaration says, `with_v3`), resolved and compiled the way the stack does it (None when it is)."""
         used = _used_names([decl])
         checked: JsonDict = {
             key: {name: entry for name, entry in self.namer.tables[key].table.items() if name in used[key]}
@@ -327,12 +354,13 @@ class _Exporter:
             resolved = resolve(name_tables(checked), _with_unresolved(self.directory, checked, self.namer.unresolved))
         except NameResolutionError as error:
             return f"its names do not resolve: {'; '.join(error.problems)}"
-        (route,) = route_declarations(checked)
-        compiled = compile_route(route, resolved.vocabulary, resolved.source_ids)
+        (route_,) = route_declarations(checked)
+        compiled = compile_route(route_, resolved.vocabulary, resolved.source_ids)
         errors = validation_errors(compiled)
         if errors:
             return "the stack would refuse it: " + "; ".join(f"{path}: {reason}" for path, reason in errors)
-        differing = changed_fields(compiled, payload)
+        settings = compile_v3_settings(route_, resolved.vocabulary)
+        differing = changed_fields(with_v3(compiled, settings), route)
         if differing:
             return f"its declaration compiles to another route (differs in {', '.join(differing)}); a bug in the export"
         return None
@@ -446,11 +474,11 @@ def _declare_each(
     for position, entry in enumerate(listed, 1):
         route_id = str(entry["id"])
         progress.step("route", position, len(listed), str(entry.get("name")))
-        live = api.find_route(route_id)
+        live = api.read_route(route_id)
         if live is None:
             result.notes.append(f"route {entry.get('name')} ({route_id}) was deleted during the export; skipped")
             continue
-        payload = normalize(from_live(live))
+        payload = normalize(from_live(live.answer))
         name = str(payload.get("name"))
         at = matching.managed.get(route_id)
         saved = exporter.namer.checkpoint()
@@ -460,7 +488,7 @@ def _declare_each(
                     f"another route of the stack is named {name!r} ({claimed[name]}), and route names are unique in a "
                     "stack; rename one of them in incident.io and export again"
                 )
-            decl = exporter.declaration(live, payload, declared[at] if at is not None else None)
+            decl, settings = exporter.declaration(live, payload, declared[at] if at is not None else None)
         except Exception as error:  # one route, whatever went wrong with it, never stops the others
             exporter.namer.restore(saved)
             why = str(error) if isinstance(error, _NotExportableError) else f"a bug in the export ({error!r})"
@@ -472,6 +500,15 @@ def _declare_each(
         exported.append((decl, at))
         if "raw" in decl:
             result.notes.append(f"route {name}: {', '.join(sorted(decl['raw']))} kept in `raw` (no high-level form)")
+        if not same_spec(with_v3({}, settings), with_v3({}, live.v3_settings)):
+            # Exported all the same: the rest of the route is declared as it is, and `pulumi up` stops on it
+            # rather than drop them (providers/incident_io.py), saying how to keep or drop them.
+            result.notes.append(
+                f"WARNING: route {name} has settings only incident.io's v3 API can say that a stack file cannot "
+                f"declare ({'; '.join(settings_said(live.v3_settings))}; it says grouping.windowType and "
+                "slackGroupAlertsSummary for its one Slack channel): `pulumi up` refuses to adopt it until they are "
+                "changed in the incident.io dashboard"
+            )
     return exported
 
 
@@ -682,6 +719,7 @@ def _used_names(routes: list[JsonDict]) -> dict[str, set[str]]:
         used["references"].update(condition["reference"] for condition in conditions)
         used["escalationPaths"].update([route["escalation"]] if route.get("escalation") else [])
         used["slackChannels"].update([route["slack"]] if route.get("slack") else [])
+        used["references"].update((route.get("grouping") or {}).get("keys") or [])
     return used
 
 

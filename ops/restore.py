@@ -3,6 +3,12 @@
 Matching: a backed-up route is the live route with the same id; when that id is gone, the one live
 route with the same name that is not in the backup (a route recreated by an earlier restore, so a
 re-run changes nothing). Live routes the backup does not mention are listed and left alone.
+
+In an org on incident.io's new alert grouping engine a route may hold settings the v2 API cannot say
+(a fixed grouping window, summary messages; docs/api-behaviour.md, "v3 alert routes"). A backup of
+such an org holds them (alert_routes_v3/), and restore puts them back through v3; a backup that does
+not (an older one) leaves the live route's as they are, and writes through v3 too where the route has
+any, so a restore never drops them with a v2 write.
 """
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ from ops.cli import (
     run,
 )
 from providers.alert_route_spec import from_live, normalize, validation_errors
-from providers.api import IncidentIoApi, JsonDict, is_version_conflict
-from providers.http import IncidentIoError, NotFoundError, ResponseLostError
+from providers.alert_route_v3 import settings_said, unsayable_in_v3, v3_only_settings, v3_payload, with_v3
+from providers.api import IncidentIoApi, JsonDict, LiveRoute, is_version_conflict
+from providers.http import IncidentIoError, ResponseLostError
 from providers.route_compare import changed_fields, differences, same_spec
 
 
@@ -49,12 +56,26 @@ class RoutePlan:
     backup_id: str
     spec: JsonDict
     action: Action
-    live: JsonDict | None = None
+    live: LiveRoute | None = None
     problem: str = ""
+    # The settings only v3 can say, as the backup holds them; None when the backup does not know them.
+    backup_v3: JsonDict | None = None
 
     @property
     def live_id(self) -> str | None:
-        return None if self.live is None else str(self.live["id"])
+        return None if self.live is None else self.live.id
+
+    def v3_settings(self, live: LiveRoute | None) -> JsonDict:
+        """The settings only v3 can say that the restored route is to have: the backup's, or where it does
+        not know them, the live route's as they are."""
+        if self.backup_v3 is not None:
+            return self.backup_v3
+        return live.v3_settings if live is not None else {}
+
+    def declared(self, live: LiveRoute | None) -> JsonDict:
+        """The route as the restore writes it, for the one comparison."""
+        route: JsonDict = with_v3(self.spec, self.v3_settings(live))
+        return route
 
     @property
     def matched_by_name(self) -> bool:
@@ -86,7 +107,7 @@ def make_plan(api: IncidentIoApi, backup: snapshot.Snapshot, progress: Progress)
     plans: list[RoutePlan] = []
     for index, route in enumerate(routes, 1):
         progress.step("route", index, len(routes), str(route.get("name")))
-        plans.append(_plan_route(api, route, successors))
+        plans.append(_plan_route(api, route, successors, backup.routes_v3))
     claimed = {plan.live_id for plan in plans}
     unknown = [
         f"{entry.get('name')} ({entry['id']})"
@@ -96,16 +117,16 @@ def make_plan(api: IncidentIoApi, backup: snapshot.Snapshot, progress: Progress)
     return plans, unknown
 
 
-def _successor(api: IncidentIoApi, plan: RoutePlan, successors: dict[str, list[str]]) -> JsonDict | None:
+def _successor(api: IncidentIoApi, plan: RoutePlan, successors: dict[str, list[str]]) -> LiveRoute | None:
     """The live route that took the place of a deleted one: the only one with its name, or the one
     with its name and spec. Each is taken once, so a re-run after recreating routes that share a
     name matches each to its own copy."""
     candidates = successors.get(plan.name, [])
     if len(candidates) == 1:
-        return api.find_route(candidates.pop())
+        return api.read_route(candidates.pop())
     for candidate in list(candidates):
-        live = api.find_route(candidate)
-        if live is not None and same_spec(plan.spec, from_live(live)):
+        live = api.read_route(candidate)
+        if live is not None and same_spec(plan.declared(live), live.route(plan.spec)):
             candidates.remove(candidate)
             return live
     if candidates:
@@ -118,10 +139,13 @@ def _successor(api: IncidentIoApi, plan: RoutePlan, successors: dict[str, list[s
     return None
 
 
-def _plan_route(api: IncidentIoApi, route: JsonDict, successors: dict[str, list[str]]) -> RoutePlan:
+def _plan_route(
+    api: IncidentIoApi, route: JsonDict, successors: dict[str, list[str]], routes_v3: dict[str, JsonDict] | None
+) -> RoutePlan:
     name, backup_id = str(route.get("name")), str(route["id"])
     spec = normalize(from_live(route))
-    plan = RoutePlan(name=name, backup_id=backup_id, spec=spec, action=Action.UNCHANGED)
+    backup_v3 = None if routes_v3 is None or backup_id not in routes_v3 else v3_only_settings(routes_v3[backup_id])
+    plan = RoutePlan(name=name, backup_id=backup_id, spec=spec, action=Action.UNCHANGED, backup_v3=backup_v3)
     problems = validation_errors(spec)
     if problems:
         plan.action = Action.BLOCKED
@@ -129,14 +153,41 @@ def _plan_route(api: IncidentIoApi, route: JsonDict, successors: dict[str, list[
             f"{path}: {reason}" for path, reason in problems
         )
         return plan
-    plan.live = api.find_route(backup_id) or _successor(api, plan, successors)
+    plan.live = api.read_route(backup_id) or _successor(api, plan, successors)
     if plan.action is Action.BLOCKED:
         return plan
     if plan.live is None:
         plan.action = Action.RECREATE
-    elif not same_spec(spec, from_live(plan.live)):
+    elif not same_spec(plan.declared(plan.live), plan.live.route(spec)):
         plan.action = Action.UPDATE
+    if plan.action is not Action.UNCHANGED:
+        problem = _v3_problem(api, plan, plan.live)
+        if problem:
+            plan.action, plan.problem = Action.BLOCKED, problem
     return plan
+
+
+def _v3_problem(api: IncidentIoApi, plan: RoutePlan, live: LiveRoute | None) -> str:
+    """Why the route cannot be written through v3, where it must be (it is to have, or has, settings only
+    v3 can say): "" when it can, or need not."""
+    settings = plan.v3_settings(live)
+    if not settings and not (live is not None and live.v3_settings):
+        return ""
+    if not api.migrated():
+        return (
+            f"the backup holds settings only incident.io's v3 API can say ({'; '.join(settings_said(settings))}), "
+            "and this org is not on the new alert grouping engine (GET /v3/alert_routes answered 403 "
+            "api_not_yet_available)"
+        )
+    lost = unsayable_in_v3(plan.spec)
+    if not lost:
+        return ""
+    return (
+        f"it is to have settings only incident.io's v3 API can say "
+        f"({'; '.join(settings_said(settings or (live.v3_settings if live else {})))}), so it is written "
+        f"through v3, which has no field for what the backup also says: {', '.join(path for path, _ in lost)}; "
+        "a v2 write would drop the former, a v3 write the latter. Change one of them in the dashboard first."
+    )
 
 
 def _shown(value: Any) -> str:
@@ -164,8 +215,8 @@ def describe(plans: list[RoutePlan], unknown: list[str]) -> list[str]:
         if plan.action is Action.UNCHANGED:
             lines.append(f"{title} ({where}): unchanged")
             continue
-        lines.append(f"{title} ({where}): update, version {plan.live['version']} -> {int(plan.live['version']) + 1}")
-        for difference in differences(plan.spec, from_live(plan.live)):
+        lines.append(f"{title} ({where}): update, version {plan.live.version} -> {plan.live.version + 1}")
+        for difference in differences(plan.declared(plan.live), plan.live.route(plan.spec)):
             lines.append(f"    {difference.path}: {_shown(difference.live)} -> {_shown(difference.declared)}")
     if unknown:
         lines.append(f"Live routes not in the backup, left alone: {', '.join(unknown)}")
@@ -180,40 +231,46 @@ def describe(plans: list[RoutePlan], unknown: list[str]) -> list[str]:
 def apply(api: IncidentIoApi, plan: RoutePlan) -> Outcome:
     if plan.action is Action.RECREATE:
         created = _create(api, plan)
-        return Outcome(plan, True, f"created again with new id {created['id']} (was {plan.backup_id})", created["id"])
+        return Outcome(plan, True, f"created again with new id {created.id} (was {plan.backup_id})", created.id)
     assert plan.live is not None and plan.live_id is not None
-    try:
-        current = api.get_route(plan.live_id)
-    except NotFoundError:
-        raise RestoreConflictError("deleted in incident.io after the plan was shown; run restore again") from None
-    if same_spec(plan.spec, from_live(current)):
+    current = api.read_route(plan.live_id)
+    if current is None:
+        raise RestoreConflictError("deleted in incident.io after the plan was shown; run restore again")
+    if same_spec(plan.declared(current), current.route(plan.spec)):
         return Outcome(plan, True, "already as in the backup")
-    edited = _edited_since(plan.live, current)
+    edited = _edited_since(plan, plan.live, current)
     if edited:
         raise RestoreConflictError(_edited_message(plan.live, current, edited))
+    problem = _v3_problem(api, plan, current)
+    if problem:
+        raise RestoreConflictError(f"not written: {problem}")
+    settings = plan.v3_settings(current)
     try:
-        updated = api.update_route(plan.live_id, plan.spec, int(current["version"]) + 1)
+        if settings or current.v3_settings:
+            # What v2 cannot say is written too, so that a v2 write never drops it.
+            updated = api.update_route_v3(plan.live_id, v3_payload(plan.spec, settings), current.version + 1)
+        else:
+            updated = api.update_route(plan.live_id, plan.spec, current.version + 1)
     except ResponseLostError:
         return _settled_update(api, plan)
     except IncidentIoError as error:
         if not is_version_conflict(error):
             raise
-        latest = api.get_route(plan.live_id)
-        if same_spec(plan.spec, from_live(latest)):
-            return Outcome(plan, True, f"restored, now version {latest['version']}")
-        raise RestoreConflictError(
-            _edited_message(current, latest, changed_fields(from_live(current), from_live(latest)))
-        ) from None
+        latest = api.read_route(plan.live_id)
+        if latest is not None and same_spec(plan.declared(latest), latest.route(plan.spec)):
+            return Outcome(plan, True, f"restored, now version {latest.version}")
+        changed = _edited_since(plan, current, latest) if latest is not None else ["(deleted)"]
+        raise RestoreConflictError(_edited_message(current, latest, changed)) from None
     return Outcome(plan, True, f"restored, now version {updated['version']}")
 
 
 def _settled_update(api: IncidentIoApi, plan: RoutePlan) -> Outcome:
-    """After a PUT whose answer never came (after every retry): the route read again says whether it went
-    through, rather than a failure reported for a write that may have landed."""
+    """After a PUT whose answer never came (after every retry): the route read again (through v3 too, in a
+    migrated org) says whether it went through, rather than a failure reported for a write that may have landed."""
     assert plan.live_id is not None
     lost = "its answer never arrived"
     try:
-        latest = api.get_route(plan.live_id)
+        latest = api.read_route(plan.live_id)
     except IncidentIoError:
         return Outcome(
             plan,
@@ -221,33 +278,47 @@ def _settled_update(api: IncidentIoApi, plan: RoutePlan) -> Outcome:
             f"{lost}, and reading it again failed too: it may or may not be restored; run restore again, which "
             "changes only what still differs",
         )
-    if same_spec(plan.spec, from_live(latest)):
-        return Outcome(plan, True, f"restored, now version {latest['version']}; {lost}, the route read again says so")
+    if latest is None:
+        return Outcome(
+            plan,
+            False,
+            f"{lost}, and the route read again is gone (deleted in incident.io); run restore again, which creates "
+            "it again",
+        )
+    if same_spec(plan.declared(latest), latest.route(plan.spec)):
+        return Outcome(plan, True, f"restored, now version {latest.version}; {lost}, the route read again says so")
     return Outcome(plan, False, f"{lost}, and the route read again is not restored; run restore again")
 
 
-def _edited_since(seen: JsonDict, current: JsonDict) -> list[str]:
+def _edited_since(plan: RoutePlan, seen: LiveRoute, current: LiveRoute) -> list[str]:
     """The fields someone changed since the route was read: none when the version did not move, or
     when a save changed nothing (that moves the version too)."""
-    if seen.get("version") == current.get("version"):
+    if seen.version == current.version:
         return []
-    return changed_fields(from_live(seen), from_live(current))
+    return changed_fields(seen.route(plan.spec), current.route(plan.spec))
 
 
-def _edited_message(seen: JsonDict, current: JsonDict, changed: list[str]) -> str:
+def _edited_message(seen: LiveRoute, current: LiveRoute | None, changed: list[str]) -> str:
     fields = ", ".join(changed)
+    now = "deleted" if current is None else f"became {current.version}"
     return (
-        f"someone changed it in incident.io while the restore ran (version {seen['version']} became "
-        f"{current['version']}; changed: {fields or 'nothing visible'}). Their change was NOT overwritten; "
-        "run restore again to review it."
+        f"someone changed it in incident.io while the restore ran (version {seen.version} {now}; changed: "
+        f"{fields or 'nothing visible'}). Their change was NOT overwritten; run restore again to review it."
     )
 
 
-def _create(api: IncidentIoApi, plan: RoutePlan) -> JsonDict:
+def _create(api: IncidentIoApi, plan: RoutePlan) -> LiveRoute:
+    settings = plan.v3_settings(None)
     try:
-        return api.create_route(plan.spec)
+        if settings:
+            answer = api.create_route_v3(v3_payload(plan.spec, settings))
+            created = api.read_route(str(answer["id"]))
+            if created is None:
+                raise RestoreConflictError("created, then deleted in incident.io before it could be read back")
+            return created
+        return LiveRoute(api.create_route(plan.spec), {}, migrated=False)
     except ResponseLostError:
-        landed = api.find_route_like(plan.spec)
+        landed = api.find_route_like(plan.spec, settings)
         if landed is None:
             raise
         return landed
@@ -314,14 +385,14 @@ def settle(api: IncidentIoApi, plan: RoutePlan) -> tuple[Outcome | None, str]:
     answer never arrived); otherwise None and what to say about it."""
     try:
         if plan.action is Action.RECREATE:
-            landed = api.find_route_like(plan.spec)
+            landed = api.find_route_like(plan.spec, plan.v3_settings(None))
             if landed is not None:
-                message = f"created again with new id {landed['id']} (was {plan.backup_id}); its answer never arrived"
-                return Outcome(plan, True, message, str(landed["id"])), ""
+                message = f"created again with new id {landed.id} (was {plan.backup_id}); its answer never arrived"
+                return Outcome(plan, True, message, landed.id), ""
         else:
-            current = api.find_route(str(plan.live_id))
-            if current is not None and same_spec(plan.spec, from_live(current)):
-                return Outcome(plan, True, f"restored, now version {current['version']}; its answer never arrived"), ""
+            current = api.read_route(str(plan.live_id))
+            if current is not None and same_spec(plan.declared(current), current.route(plan.spec)):
+                return Outcome(plan, True, f"restored, now version {current.version}; its answer never arrived"), ""
     except (IncidentIoError, KeyboardInterrupt):
         return None, (
             "interrupted; could not check whether it was written: run restore again, which finds a recreated "

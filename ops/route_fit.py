@@ -1,5 +1,7 @@
 """A live route as a stack declaration: the high-level form as far as it reproduces the route, and
 `raw` (the declaration's override, deep-merged over the compiled payload) for exactly the rest.
+In an org on incident.io's new alert grouping engine the high-level form also says what only the v3
+API can (`grouping.windowType`, `slackGroupAlertsSummary`), from the route's v3 answer.
 
 The declaration here still holds incident.io values where the stack file has names (source ids,
 condition subjects, escalation path ids, Slack channel ids); ops/export.py names them.
@@ -14,16 +16,25 @@ from typing import Any
 
 import jsonschema
 
-from components.route_compiler import compile_route
-from components.settings import Reference, RouteVocabulary, route_declarations
+from components.route_compiler import compile_route, compile_v3_settings
+from components.settings import ESCALATION_MODES, Reference, RouteVocabulary, route_declarations
 from providers.alert_route_spec import declared_operation, normalize, payload_schema
-from providers.api import JsonDict
+from providers.alert_route_v3 import grouping_enabled
+from providers.api import JsonDict, LiveRoute
 from providers.route_compare import canonical_text, same_spec
 
 # High-level field -> the payload field it compiles to. A guess is kept only when it reproduces that
 # field exactly; otherwise the field is left to `raw`, so the high-level form never says one thing
 # while `raw` says another.
 _COMPILES_TO = {"when": "condition_groups", "escalation": "escalation_config", "slack": "channel_config"}
+# The incident_config fields that `grouping` and `whenAlertJoinsGroup` compile to, and the ranges the stack
+# file takes (components/settings.py).
+_COMPILES_TO_INCIDENT = {
+    "grouping": ("grouping_keys", "grouping_window_seconds"),
+    "whenAlertJoinsGroup": ("auto_relate_grouped_alerts", "defer_time_seconds"),
+}
+_WINDOW_SECONDS = (60, 172800)
+_GRACE_PERIOD_SECONDS = (0, 3600)
 
 
 def _conditions(groups: Any, types: dict[str, str]) -> list[JsonDict] | None:
@@ -57,7 +68,40 @@ def _single_literal(binding: Any) -> str | None:
     return None
 
 
-def _guess(payload: JsonDict, types: dict[str, str]) -> JsonDict:
+def _grouping(payload: JsonDict, live: LiveRoute) -> tuple[JsonDict | None, JsonDict | None]:
+    """The route's `grouping` and `whenAlertJoinsGroup` options (subjects not named yet), or None where it
+    has none. The escalation mode and the window type only for an org on the new grouping engine, where the
+    stack file may say them; elsewhere they stay in `raw`, as the v2 fields they are."""
+    if not grouping_enabled(payload):
+        return None, None
+    incident = payload.get("incident_config") or {}
+    grouping: JsonDict = {}
+    if incident.get("grouping_keys"):
+        grouping["keys"] = [key.get("reference") for key in incident["grouping_keys"]]
+    if incident.get("grouping_window_seconds"):
+        grouping["windowSeconds"] = incident["grouping_window_seconds"]
+    window_type = ((live.v3_settings.get("grouping_config") or {}).get("default") or {}).get("window_type")
+    if window_type:
+        grouping["windowType"] = window_type
+    relate, defer = incident.get("auto_relate_grouped_alerts"), incident.get("defer_time_seconds")
+    when: JsonDict | None = None
+    if live.migrated and relate and not defer:
+        when = {"mode": ESCALATION_MODES[1]}
+    elif live.migrated and defer and not relate:
+        when = {"mode": ESCALATION_MODES[0], "gracePeriodSeconds": defer}
+    return grouping, when
+
+
+def _summarised(channel: str | None, live: LiveRoute) -> bool | None:
+    """True when the route's one Slack channel posts a summary of each group (v3 only), else None."""
+    for destination in (live.v3_settings.get("message_config") or {}).get("destinations") or []:
+        target = destination.get("slack_targets") or {}
+        if channel is not None and _single_literal(target.get("binding")) == channel:
+            return True
+    return None
+
+
+def _guess(payload: JsonDict, types: dict[str, str], live: LiveRoute) -> JsonDict:
     """A high-level declaration with incident.io values where the config has names (named later)."""
     decl: JsonDict = {"name": payload["name"]}
     if payload.get("enabled") is False:
@@ -73,6 +117,8 @@ def _guess(payload: JsonDict, types: dict[str, str]) -> JsonDict:
     channels = payload.get("channel_config") or []
     if len(channels) == 1 and not channels[0].get("condition_groups"):
         decl["slack"] = _single_literal((channels[0].get("slack_targets") or {}).get("binding"))
+    decl["grouping"], decl["whenAlertJoinsGroup"] = _grouping(payload, live)
+    decl["slackGroupAlertsSummary"] = _summarised(decl.get("slack"), live)
     return decl
 
 
@@ -82,7 +128,7 @@ def _identity_vocabulary(decl: JsonDict, types: dict[str, str]) -> RouteVocabula
         condition["reference"]
         for conditions in [decl.get("when") or [], *[match.get("when") or [] for match in decl["sources"]]]
         for condition in conditions
-    ]
+    ] + list((decl.get("grouping") or {}).get("keys") or [])
     return RouteVocabulary(
         references={subject: Reference(subject, types.get(subject, "")) for subject in subjects},
         escalation_paths={decl["escalation"]: decl["escalation"]} if decl.get("escalation") else {},
@@ -97,6 +143,12 @@ def compile_guess(decl: JsonDict, types: dict[str, str]) -> JsonDict:
     return compile_route(route, _identity_vocabulary(decl, types), sources)
 
 
+def v3_settings_said(decl: JsonDict, types: dict[str, str]) -> JsonDict:
+    """The settings only v3 can say that a (not yet named) declaration says (the stack's `v3` input for it)."""
+    (route,) = route_declarations({"routes": [without_nones(decl)]})
+    return compile_v3_settings(route, _identity_vocabulary(decl, types))
+
+
 def without_nones(decl: JsonDict) -> JsonDict:
     cleaned = {key: value for key, value in decl.items() if value is not None and value != []}
     cleaned["sources"] = [
@@ -105,11 +157,27 @@ def without_nones(decl: JsonDict) -> JsonDict:
     return cleaned
 
 
-def fitted(payload: JsonDict, types: dict[str, str]) -> JsonDict:
-    """The high-level declaration of a route: each high-level field kept only where it compiles to
-    exactly what the route has (None where it does not)."""
-    decl = _guess(payload, types)
+def fitted(payload: JsonDict, types: dict[str, str], live: LiveRoute) -> JsonDict:
+    """The high-level declaration of a route (`payload`, the v2 reading of `live`): each high-level field
+    kept only where it compiles to exactly what the route has (None where it does not)."""
+    decl = _guess(payload, types, live)
+    window = (decl["grouping"] or {}).get("windowSeconds")
+    if window is not None and not _WINDOW_SECONDS[0] <= window <= _WINDOW_SECONDS[1]:
+        # Beyond what the option takes: left to `raw`, and so is what needs grouping said.
+        decl["grouping"] = decl["whenAlertJoinsGroup"] = None
+    grace = (decl["whenAlertJoinsGroup"] or {}).get("gracePeriodSeconds")
+    if grace is not None and not _GRACE_PERIOD_SECONDS[0] <= grace <= _GRACE_PERIOD_SECONDS[1]:
+        decl["whenAlertJoinsGroup"] = None
     compiled = compile_guess(decl, types)
+    incident = payload.get("incident_config") or {}
+    for option, fields in _COMPILES_TO_INCIDENT.items():
+        said = {key: compiled["incident_config"].get(key) for key in fields}
+        live_fields = {key: incident.get(key) for key in fields}
+        if decl[option] and not same_spec({"incident_config": said}, {"incident_config": live_fields}):
+            decl[option] = None
+    if not decl["grouping"]:
+        decl["whenAlertJoinsGroup"] = None
+        compiled = compile_guess(decl, types)
     if not same_spec({"alert_sources": compiled["alert_sources"]}, {"alert_sources": payload.get("alert_sources")}):
         for match in decl["sources"]:
             match["when"] = None
@@ -123,6 +191,8 @@ def fitted(payload: JsonDict, types: dict[str, str]) -> JsonDict:
             wanted, got = payload.get(payload_field), compiled[payload_field]
         if not same_spec({payload_field: got}, {payload_field: wanted}):
             decl[high_level] = None
+    if not decl.get("slack"):
+        decl["slackGroupAlertsSummary"] = None
     return decl
 
 

@@ -4,6 +4,9 @@ Layout (every file JSON with sorted keys, so that a committed backup diffs line 
 
     DIR/index.json                 format marker, and id/name/version of every object
     DIR/alert_routes/<id>.json     a route as the detail endpoint returns it (current version)
+    DIR/alert_routes_v3/<id>.json  in an org on incident.io's new alert grouping engine only: the same route
+                                   as the v3 detail endpoint returns it, which alone holds the settings
+                                   v2 cannot say (a fixed grouping window, summary messages)
     DIR/alert_sources/<id>.json    a source, with its credentials redacted
 
 A backup is written to a temporary sibling directory and swapped into place only when complete, so
@@ -31,8 +34,10 @@ DEFAULT_DIR = Path(__file__).resolve().parent.parent / "backups" / "incident.io"
 FORMAT = "unkey-alert-routing/incident-io-backup/v1"
 INDEX = "index.json"
 ROUTES = "alert_routes"
+ROUTES_V3 = "alert_routes_v3"
 SOURCES = "alert_sources"
-OWN_ENTRIES = frozenset({INDEX, ROUTES, SOURCES})
+OWN_ENTRIES = frozenset({INDEX, ROUTES, ROUTES_V3, SOURCES})
+_NOUNS = {ROUTES: "alert route", ROUTES_V3: "alert route (its v3 answer)", SOURCES: "alert source"}
 
 # Field names that hold credentials, whatever object they appear in.
 _SECRET_NAME = re.compile(r"secret|token|password|passphrase|api_?key|private_?key|credential", re.IGNORECASE)
@@ -45,6 +50,9 @@ _SAFE_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 class Snapshot:
     routes: list[JsonDict]
     sources: list[JsonDict]
+    # Route id -> the route's v3 answer; None for a backup of an org not on the new grouping engine (or one
+    # taken before backups held them), which does not know the settings only v3 can say.
+    routes_v3: dict[str, JsonDict] | None = None
 
 
 def add_directory_argument(parser: argparse.ArgumentParser, purpose: str) -> None:
@@ -75,13 +83,17 @@ def take(api: IncidentIoApi, progress: Progress) -> Snapshot:
     """Every route (all pages, each from the detail endpoint) and every source, redacted."""
     listed = list(api.list_routes())
     routes: list[JsonDict] = []
+    routes_v3: dict[str, JsonDict] | None = {} if api.migrated() else None
     for index, entry in enumerate(listed, 1):
         progress.step("route", index, len(listed), str(entry.get("name") or entry["id"]))
         route = api.find_route(entry["id"])
-        if route is None:
+        route_v3 = api.find_route_v3(entry["id"]) if routes_v3 is not None and route is not None else None
+        if route is None or (routes_v3 is not None and route_v3 is None):
             progress.say(f"  route {entry['id']} was deleted while the backup ran; it is not in the backup")
             continue
         routes.append(route)
+        if routes_v3 is not None and route_v3 is not None:
+            routes_v3[str(route["id"])] = route_v3
     progress.say("alert sources")
     sources = list(api.list_sources())
     # The API key and every source token are known to the redactor once the sources are listed.
@@ -89,6 +101,7 @@ def take(api: IncidentIoApi, progress: Progress) -> Snapshot:
     return Snapshot(
         routes=[redacted(route, redactor) for route in routes],
         sources=[redacted(source, redactor) for source in sources],
+        routes_v3=None if routes_v3 is None else {id_: redacted(route, redactor) for id_, route in routes_v3.items()},
     )
 
 
@@ -104,7 +117,7 @@ def _file_name(kind: str, object_: JsonDict) -> str:
 
 
 def _index(snapshot: Snapshot) -> JsonDict:
-    return {
+    index: JsonDict = {
         "format": FORMAT,
         ROUTES: [
             {
@@ -126,6 +139,11 @@ def _index(snapshot: Snapshot) -> JsonDict:
             for source in sorted(snapshot.sources, key=lambda item: str(item["id"]))
         ],
     }
+    if snapshot.routes_v3 is not None:
+        index[ROUTES_V3] = [
+            {"id": id_, "file": _file_name(ROUTES_V3, route)} for id_, route in sorted(snapshot.routes_v3.items())
+        ]
+    return index
 
 
 def check_replaceable(directory: Path) -> None:
@@ -176,7 +194,8 @@ def write(snapshot: Snapshot, directory: Path) -> None:
         raise OperationError(f"{directory}: cannot write the backup ({error.strerror}); nothing was changed") from None
     try:
         index = _index(snapshot)
-        for kind, objects in ((ROUTES, snapshot.routes), (SOURCES, snapshot.sources)):
+        routes_v3 = list((snapshot.routes_v3 or {}).values())
+        for kind, objects in ((ROUTES, snapshot.routes), (ROUTES_V3, routes_v3), (SOURCES, snapshot.sources)):
             for object_ in objects:
                 _write_file(staging / _file_name(kind, object_), _dumps(object_))
         _write_file(staging / INDEX, _dumps(index))
@@ -226,13 +245,14 @@ def _read_index(directory: Path) -> JsonDict:
 
 def read(directory: Path) -> Snapshot:
     index = _read_index(directory)
-    loaded: dict[str, list[JsonDict]] = {ROUTES: [], SOURCES: []}
+    loaded: dict[str, list[JsonDict]] = {ROUTES: [], ROUTES_V3: [], SOURCES: []}
     for kind, objects in loaded.items():
         for entry in index.get(kind) or []:
             # The path comes from the id, not the index's `file`, so an edited index cannot point elsewhere.
             path = directory / _file_name(kind, entry)
             object_ = _load(path)
             if not isinstance(object_, dict) or object_.get("id") != entry.get("id"):
-                raise InputError(f"{path}: does not hold the {kind[:-1].replace('_', ' ')} {entry.get('id')}")
+                raise InputError(f"{path}: does not hold the {_NOUNS[kind]} {entry.get('id')}")
             objects.append(object_)
-    return Snapshot(routes=loaded[ROUTES], sources=loaded[SOURCES])
+    routes_v3 = {str(route["id"]): route for route in loaded[ROUTES_V3]} if ROUTES_V3 in index else None
+    return Snapshot(routes=loaded[ROUTES], sources=loaded[SOURCES], routes_v3=routes_v3)

@@ -74,11 +74,14 @@ class IncidentIoError(Exception):
         status: int | None = None,
         error_type: str | None = None,
         field: str | None = None,
+        codes: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message)
         self.status = status
         self.error_type = error_type
         self.field = field
+        # The `errors[].code` of the API's ErrorResponse (e.g. `api_not_yet_available`).
+        self.codes = codes
 
 
 class NotFoundError(IncidentIoError):
@@ -557,6 +560,7 @@ class ApiClient:
         status = response.status_code
         error_type: str | None = None
         field: str | None = None
+        codes: list[str] = []
         details: list[str] = []
         try:
             body = response.json()
@@ -570,6 +574,8 @@ class ApiClient:
                 source = error.get("source") or {}
                 error_field = source.get("field") if isinstance(source, dict) else None
                 field = field or error_field
+                if isinstance(error.get("code"), str):
+                    codes.append(error["code"])
                 message = str(error.get("message") or error.get("code") or "unknown error")
                 details.append(f"{error_field}: {message}" if error_field else message)
         # Redacted before it is cut: a cut inside a key would leave a part no redaction recognises.
@@ -585,7 +591,7 @@ class ApiClient:
         error_class = {401: AuthenticationError, 404: NotFoundError}.get(status, IncidentIoError)
         if status >= 500:
             error_class = ResponseLostError
-        return error_class(self.redact(message), status=status, error_type=error_type, field=field)
+        return error_class(self.redact(message), status=status, error_type=error_type, field=field, codes=tuple(codes))
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)

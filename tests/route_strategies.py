@@ -16,6 +16,7 @@ a route without any instead of exporting it (tests/test_export_every_route.py sh
 
 from __future__ import annotations
 
+import copy
 from functools import cache
 from typing import Any
 
@@ -269,3 +270,35 @@ def route_payloads(draw: st.DrawFn, name: st.SearchStrategy[str] = names) -> Jso
     if draw(st.booleans()):
         payload["message_template"] = draw(bindings())
     return payload
+
+
+# Where the emulator holds what only v3 can say of a route's grouping and incident (tests/emulator/v3.py).
+V3_ONLY_INCIDENT_KEYS = ("window_type", "ai_enabled", "membership_teams", "incident_template")
+
+
+@st.composite
+def with_v3_only_settings(draw: st.DrawFn, payload: JsonDict) -> JsonDict:
+    """`payload` as an org on incident.io's new alert grouping engine may hold it once someone has set, in
+    the dashboard, what only the v3 API can say: a grouping window type and AI grouping (on a route that
+    groups), a summary of each group on a channel target, and (while incident creation is on) the
+    incident's teams and template of v3's incident config. In the emulator's held terms
+    (tests/emulator/v3.py), each present and absent, booleans both ways."""
+    held: JsonDict = copy.deepcopy(payload)
+    incident = held["incident_config"]
+    if incident.get("grouping_keys") or incident.get("grouping_window_seconds"):
+        incident.update(
+            draw(
+                st.fixed_dictionaries(
+                    {}, optional={"window_type": st.sampled_from(["rolling", "fixed"]), "ai_enabled": st.booleans()}
+                )
+            )
+        )
+    if incident.get("enabled"):
+        incident.update(
+            draw(st.fixed_dictionaries({}, optional={"membership_teams": bindings(), "incident_template": bindings()}))
+        )
+    for channel in held.get("channel_config") or []:
+        for target in (channel.get(kind) for kind in ("slack_targets", "ms_teams_targets")):
+            if target is not None and draw(st.booleans()):
+                target["group_alerts_summary"] = draw(st.booleans())
+    return held

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from providers.alert_route_spec import normalize, payload_schema
-from tests.conftest import CANARY_API_KEY
+from tests.conftest import CANARY_API_KEY, route_spec
 from tests.emulator import Emulator
 from tests.emulator.seed import (
     ALERTS_CHANNEL,
@@ -135,6 +135,40 @@ def every_field_route(name: str = "Every field") -> dict[str, Any]:
         },
         "message_template": {"value": {"literal": '{"content": [{"text": "{{ alert.title }}", "type": "text"}]}'}},
     }
+
+
+def v3_settings_route(name: str = "Every v3 setting") -> tuple[dict[str, Any], dict[str, Any]]:
+    """A route that says what only incident.io's v3 API can (a fixed grouping window, a summary message in
+    its Slack channel), with a grace period before an alert joining a group escalates again: its spec (the
+    v2 payload, as the program compiles a route with `grouping`, `whenAlertJoinsGroup` and
+    `slackGroupAlertsSummary`) and its `v3` input."""
+    spec = route_spec(
+        name,
+        alert_sources=[
+            {
+                "alert_source_id": SOURCE_IDS["Alertmanager (Production)"],
+                "condition_groups": [_group(SEVERITY, "one_of", "critical")],
+            }
+        ],
+        escalation_config={
+            "auto_cancel_escalations": True,
+            "escalation_targets": [{"escalation_paths": _values(ENGINEERING_ON_CALL)}],
+        },
+    )
+    spec["channel_config"][0]["slack_targets"]["binding"] = _values(ALERTS_CHANNEL)
+    spec["incident_config"].update(
+        auto_relate_grouped_alerts=False,
+        defer_time_seconds=120,
+        grouping_keys=[{"reference": SEVERITY}],
+        grouping_window_seconds=1800,
+    )
+    v3 = {
+        "grouping_config": {"default": {"window_type": "fixed"}},
+        "message_config": {
+            "destinations": [{"slack_targets": {"binding": _values(ALERTS_CHANNEL), "group_alerts_summary": True}}]
+        },
+    }
+    return spec, v3
 
 
 def _fields(value: Any) -> Iterator[tuple[str, Any]]:

@@ -1,7 +1,8 @@
-"""Round trips against the emulator in its default (real-API) mode, for every route both stack files
-declare and for a route that sets every payload field: after create, refresh, update and adoption
-the next preview shows no change, and the state says exactly what was declared. Once in-process,
-once through the real dynamic provider host over gRPC, as the engine drives it."""
+"""Round trips against the emulator in its default (real-API) behaviour, in both org modes, for every
+route both stack files declare, for a route that sets every payload field, and (in an org on the new
+grouping engine) for a route that says what only the v3 API can: after create, refresh, update and
+adoption the next preview shows no change, and the state says exactly what was declared. Once
+in-process, once through the real dynamic provider host over gRPC, as the engine drives it."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import pytest
 from google.protobuf import json_format
 
 from providers.incident_io import AlertRouteProvider
-from tests.conftest import configured_provider, route_spec
+from tests.conftest import configured_provider, in_both_org_modes, route_spec
 from tests.emulator import Emulator, Fault
 from tests.engine_harness import DIFF_NONE, DIFF_SOME, EngineHost, without_provider
-from tests.routes import every_field_route, stack_routes, uncovered_fields
+from tests.routes import every_field_route, stack_routes, uncovered_fields, v3_settings_route
 
 JsonDict = dict[str, Any]
 EXPECTED_STACK_ROUTES = {
@@ -27,14 +28,23 @@ EXPECTED_STACK_ROUTES = {
 }
 
 
-def _specs(emulator: Emulator) -> dict[str, JsonDict]:
+def _declarations(emulator: Emulator) -> dict[str, JsonDict]:
+    """Each route's resource inputs: its spec, and its `v3` settings where it has any."""
     specs = stack_routes(emulator)
     assert set(specs) == EXPECTED_STACK_ROUTES
-    return {**specs, "Every field": every_field_route()}
+    declarations = {name: {"spec": spec} for name, spec in {**specs, "Every field": every_field_route()}.items()}
+    if emulator.state.org_migrated:
+        spec, v3 = v3_settings_route()
+        declarations["Every v3 setting"] = {"spec": spec, "v3": v3}
+    return declarations
 
 
 def writes(emulator: Emulator) -> int:
-    return sum(emulator.state.count(method, "/v2/alert_routes") for method in ("POST", "PUT", "DELETE"))
+    return sum(
+        emulator.state.count(method, f"/{version}/alert_routes")
+        for method in ("POST", "PUT", "DELETE")
+        for version in ("v2", "v3")
+    )
 
 
 def test_the_every_field_route_sets_every_field_of_the_payload() -> None:
@@ -45,10 +55,11 @@ def _toggled(spec: JsonDict) -> JsonDict:
     return {**spec, "enabled": not spec["enabled"]}
 
 
+@in_both_org_modes
 def test_round_trips_in_process(emulator: Emulator) -> None:
-    for name, spec in _specs(emulator).items():
+    for name, declared in _declarations(emulator).items():
         provider = configured_provider(emulator)
-        checked = provider.check({}, {"spec": spec})
+        checked = provider.check({}, declared)
         assert checked.failures == [], name
         inputs = checked.inputs
 
@@ -57,13 +68,15 @@ def test_round_trips_in_process(emulator: Emulator) -> None:
         # The API's answer to the write means what was written: every echo and default it adds is known.
         assert outs["answer_differs"] == "", f"{name}: {outs['answer_differs']}"
         assert outs["spec"] == inputs["spec"], f"{name}: state after create differs from the declaration"
+        assert outs.get("v3") == inputs.get("v3"), f"{name}: v3-only settings after create differ"
         assert provider.diff(created.id, outs, inputs).changes is False, f"{name}: create -> diff"
 
         refreshed = provider.read(created.id, outs)
         assert refreshed.outs is not None and refreshed.outs["spec"] == inputs["spec"], name
+        assert refreshed.outs.get("v3") == inputs.get("v3") and refreshed.inputs == inputs, name
         assert provider.diff(created.id, refreshed.outs, inputs).changes is False, f"{name}: refresh -> diff"
 
-        changed = provider.check(inputs, {"spec": _toggled(inputs["spec"])}).inputs
+        changed = provider.check(inputs, {**declared, "spec": _toggled(inputs["spec"])}).inputs
         assert provider.diff(created.id, refreshed.outs, changed).changes is True
         updated = provider.update(created.id, refreshed.outs, changed).outs or {}
         assert updated["answer_differs"] == "", f"{name}: {updated['answer_differs']}"
@@ -81,10 +94,11 @@ def _plain(message: Any) -> JsonDict:
     return without_provider(json_format.MessageToDict(message))
 
 
+@in_both_org_modes
 def test_round_trips_through_the_engine_path(host: EngineHost, emulator: Emulator) -> None:
-    for name, spec in _specs(emulator).items():
+    for name, declared in _declarations(emulator).items():
         key = name.lower().replace(" ", "-")
-        inputs, failures = host.check(key, {}, {"spec": spec})
+        inputs, failures = host.check(key, {}, declared)
         assert failures == [], name
         inputs = without_provider(inputs)
 
@@ -97,7 +111,7 @@ def test_round_trips_through_the_engine_path(host: EngineHost, emulator: Emulato
         assert refreshed_inputs == inputs, f"{name}: refresh changed the inputs"
         assert host.diff(key, route_id, refreshed, inputs) == DIFF_NONE, f"{name}: refresh -> diff"
 
-        changed, _ = host.check(key, refreshed_inputs, {"spec": _toggled(inputs["spec"])})
+        changed, _ = host.check(key, refreshed_inputs, {**declared, "spec": _toggled(inputs["spec"])})
         changed = without_provider(changed)
         assert host.diff(key, route_id, refreshed, changed) == DIFF_SOME
         updated = without_provider(host.update(key, route_id, refreshed, changed))

@@ -42,8 +42,10 @@ Seed = Callable[..., object]
 
 
 @contextlib.contextmanager
-def workspace_with(template: Workspace, root: Path, seed: Seed) -> Iterator[Workspace]:
-    with running_emulator(api_key=CANARY_API_KEY) as emulator:
+def workspace_with(template: Workspace, root: Path, seed: Seed, *, org_migrated: bool = True) -> Iterator[Workspace]:
+    """A copy of the configured project against an emulated org seeded by `seed`, on incident.io's new alert
+    grouping engine (the emulator's default) or, with `org_migrated=False`, not yet."""
+    with running_emulator(api_key=CANARY_API_KEY, org_migrated=org_migrated) as emulator:
         seed(emulator.state, base_url=SOURCES_BASE_URL, token_prefix=CANARY_TOKEN_PREFIX)
         workspace = template.copy_to(root, emulator)
         yield workspace
@@ -58,6 +60,13 @@ def workspace_with(template: Workspace, root: Path, seed: Seed) -> Iterator[Work
 def empty_org(configured_project: Workspace, tmp_path: Path) -> Iterator[Workspace]:
     """An org with the sources, alert attributes and escalation path the stacks name, and no route."""
     with workspace_with(configured_project, tmp_path / "workspace", seed_directory) as workspace:
+        yield workspace
+
+
+@pytest.fixture
+def empty_org_not_migrated(configured_project: Workspace, tmp_path: Path) -> Iterator[Workspace]:
+    """`empty_org` in an org not yet on incident.io's new alert grouping engine (/v3/alert_routes answers 403)."""
+    with workspace_with(configured_project, tmp_path / "workspace", seed_directory, org_migrated=False) as workspace:
         yield workspace
 
 

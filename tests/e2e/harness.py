@@ -436,11 +436,12 @@ class Workspace:
         return list(self.emulator.state.requests[mark.requests :])
 
     def route_writes_since(self, mark: Mark) -> list[tuple[str, str]]:
-        """POST, PUT and DELETE requests on alert routes: what changes a route in incident.io."""
+        """POST, PUT and DELETE requests on alert routes, through either API version: what changes a route in
+        incident.io."""
         return [
             (method, path)
             for method, path in self.requests_since(mark)
-            if method != "GET" and path.startswith("/v2/alert_routes")
+            if method != "GET" and path.startswith(("/v2/alert_routes", "/v3/alert_routes"))
         ]
 
     def claims_since(self, mark: Mark) -> list[tuple[str, str]]:
