@@ -4,6 +4,7 @@ survives its emulator being stopped and started again (tests/sandbox/org_file.py
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,3 +146,17 @@ def test_the_org_file_keeps_the_org_as_it_was(org: Emulator, api: IncidentIoApi,
     assert loaded.sources == org.state.sources and loaded.identities == org.state.identities
     # The next route gets the next id, as it would have in the emulator that saved it.
     assert loaded.new_id() == org.state.new_id()
+
+
+def test_the_sandbox_emulator_answers_writes_that_arrive_together(org: Emulator, tmp_path: Path) -> None:
+    # The sandbox saves its org after every write; a deploy claims its routes several at a time. A save that
+    # fails answers nothing, the provider cannot retry a lost POST, and the route stays unclaimed: the next
+    # preview then shows an update after a clean `up`.
+    org.after_change = lambda: org_file.save(org.state, tmp_path / "org.pickle")
+    client = ApiClient(Credentials(api_key=CANARY_API_KEY, api_url=org.url), max_retries=0)
+    api = IncidentIoApi(client)
+    route_ids = sorted(org.state.routes) * 20
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        claims = list(pool.map(lambda route_id: api.claim_route(route_id, {"pulumi/stack": "production"}), route_ids))
+    assert len(claims) == len(route_ids)
+    assert org_file.load(tmp_path / "org.pickle").managed_resources == org.state.managed_resources

@@ -75,8 +75,8 @@ def test_one_sandbox_runs_the_workflow_until_down_then_resumes_or_starts_over(us
     assert user.emulators() == [pid], "a second `up` starts no second emulator"
 
     # Deployed as production is today: nothing to change, through the README's command.
-    preview = user.in_sandbox("./scripts/pulumi.sh production preview --expect-no-changes")
-    assert preview.returncode == 0, preview.stdout + preview.stderr
+    preview = user.in_sandbox("./scripts/pulumi.sh production preview --diff --expect-no-changes")
+    assert preview.returncode == 0, up.stdout + up.stderr + preview.stdout + preview.stderr
     # Someone disables a route in the dashboard: a preview with a refresh shows it, as the PR preview would.
     disabled = user.run(f'{SANDBOX} dashboard disable "Production Warnings"')
     assert disabled.returncode == 0 and "enabled true -> false" in disabled.stdout, disabled.stderr

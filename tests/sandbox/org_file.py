@@ -27,7 +27,11 @@ def _next_id_number(state: EmulatorState) -> int:
 
 
 def save(state: EmulatorState, path: Path) -> None:
-    """Writes the org atomically: a reader (the next `up`) sees the previous file or this one, never half."""
+    """Writes the org atomically: a reader (the next `up`) sees the previous file or this one, never half.
+
+    The emulator's handler threads save after each write, several at once during a deploy: the org's lock is
+    held until the file is in place, so that two saves never share the partial file and the last one written
+    is the newest org."""
     with state.lock:
         fields: dict[str, Any] = {
             field.name: getattr(state, field.name)
@@ -35,10 +39,9 @@ def save(state: EmulatorState, path: Path) -> None:
             if field.name not in TRANSIENT | {IDS}
         }
         fields[IDS] = _next_id_number(state)
-        data = pickle.dumps(fields)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    partial.write_bytes(data)
-    os.replace(partial, path)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        partial.write_bytes(pickle.dumps(fields))
+        os.replace(partial, path)
 
 
 def load(path: Path) -> EmulatorState:

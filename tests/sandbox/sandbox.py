@@ -385,7 +385,9 @@ def deploy(sandbox: Sandbox, cli_dir: Path, url: str) -> None:
         run = workspace.pulumi("up", "--yes", stack=stack, expect=None)
         if run.returncode != 0:
             raise SandboxError(f"`pulumi up` of {stack} failed:\n{run.output}")
-        for line in run.stdout.rsplit("Resources:", 1)[-1].splitlines():
+        # What the deploy warned about (a route it could not claim, say) is shown, not only the counts.
+        warnings = [line.strip() for line in run.stdout.splitlines() if line.strip().startswith("warning:")]
+        for line in warnings + run.stdout.rsplit("Resources:", 1)[-1].splitlines():
             if line.strip():
                 say(f"    {line.strip()}")
 
