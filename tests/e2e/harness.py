@@ -35,12 +35,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from tests.emulator import Emulator
-from tests.stack_harness import OPERATOR_VALUES
+if TYPE_CHECKING:
+    from tests.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 STAND_INS = ROOT / "tests" / "stand_ins"
@@ -158,6 +158,10 @@ def stand_in_plugin_archive(name: str, directory: Path) -> Path:
 
 def operator_settings(stack: str) -> list[tuple[str, str]]:
     """The SET-ME values an operator sets, as `pulumi config set --path` paths and values."""
+    # Imported here: the sandbox's every command imports this module, and the emulator's org (with its answer
+    # models) takes a second and a half to import, which every `./scripts/pulumi.sh` in the sandbox paid.
+    from tests.stack_harness import OPERATOR_VALUES
+
     settings: list[tuple[str, str]] = []
 
     def walk(prefix: str, value: Any) -> None:
