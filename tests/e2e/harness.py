@@ -392,6 +392,8 @@ class Workspace:
         return document
 
     def up(self, stack: str, *args: str, expect: int | None = 0) -> CliRun:
+        """`pulumi up --yes`. Tests pass `--skip-preview` for a deploy that only sets the scene (its preview runs
+        the program a second time, and is not what the test is about)."""
         return self.pulumi("up", "--yes", "--json", *args, stack=stack, expect=expect)
 
     def export(self, stack: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ def the_route(workspace: Workspace) -> tuple[str, dict[str, Any]]:
 
 def test_a_dashboard_edit_shows_on_refresh_stops_up_and_is_reverted_after_refresh(empty_org: Workspace) -> None:
     workspace = empty_org
-    workspace.up("staging")
+    workspace.up("staging", "--skip-preview")
     route_id, _ = the_route(workspace)
     emulator_state(workspace).edit_out_of_band(route_id, enabled=False)
 
@@ -61,7 +61,7 @@ def test_a_dashboard_edit_shows_on_refresh_stops_up_and_is_reverted_after_refres
 def test_a_field_removed_from_the_stack_file_is_removed_by_up(empty_org: Workspace) -> None:
     workspace = empty_org
     workspace.edit_route("staging", ROUTE, lambda route: route.update(raw={"message_template": TEMPLATE}))
-    workspace.up("staging")
+    workspace.up("staging", "--skip-preview")
     route_id, payload = the_route(workspace)
     assert template_of(payload) == template_of(TEMPLATE_ROUTE)
 

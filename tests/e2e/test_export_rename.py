@@ -13,7 +13,7 @@ RENAMED = "Warnings (production)"
 
 def test_a_route_renamed_in_the_dashboard_is_renamed_in_place_after_the_export(todays_org: Workspace) -> None:
     workspace = todays_org
-    workspace.up("production")
+    workspace.up("production", "--skip-preview")
     route_ids = workspace.pulumi("stack", "output", "routeIds", "--json", stack="production")
     warnings_id = route_ids.json()["Production Warnings"]
     emulator_state(workspace).edit_out_of_band(warnings_id, name=RENAMED)

@@ -23,7 +23,7 @@ STAGING_ROUTE = "Staging Notifications"
 def test_a_new_key_without_previous_keys_adopts_the_route_and_never_deletes_it(empty_org: Workspace) -> None:
     workspace = empty_org
     workspace.edit_route("staging", STAGING_ROUTE, lambda route: route.update(key="x"))
-    workspace.up("staging")
+    workspace.up("staging", "--skip-preview")
     ((route_id, _),) = live_routes(workspace).items()
 
     workspace.edit_route("staging", STAGING_ROUTE, lambda route: route.update(key="y"))
@@ -42,7 +42,7 @@ def test_a_new_key_without_previous_keys_adopts_the_route_and_never_deletes_it(e
 def test_previous_keys_rename_in_place(empty_org: Workspace) -> None:
     workspace = empty_org
     workspace.edit_route("staging", STAGING_ROUTE, lambda route: route.update(key="x"))
-    workspace.up("staging")
+    workspace.up("staging", "--skip-preview")
     ((route_id, _),) = live_routes(workspace).items()
 
     # Only the key: the alias makes it the same resource; the route is not written, only claimed again

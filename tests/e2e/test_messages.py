@@ -16,7 +16,7 @@ TRACEBACK = "Traceback (most recent call last)"
 
 
 def staging_route(workspace: Workspace) -> str:
-    workspace.up("staging")
+    workspace.up("staging", "--skip-preview")
     ((route_id, _),) = live_routes(workspace).items()
     return route_id
 

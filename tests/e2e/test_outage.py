@@ -33,7 +33,7 @@ def stalled(empty_org: Workspace) -> Workspace:
     production: dict[str, Any] = {}
     workspace.edit_config(STACK, production.update)
     configure_routes(workspace, STACK, generated_routes(ROUTES), production)
-    workspace.up(STACK)
+    workspace.up(STACK, "--skip-preview")
     assert len(emulator_state(workspace).routes) == ROUTES
     assert workspace.emulator is not None
     for method in ("GET", "POST", "PUT", "DELETE"):

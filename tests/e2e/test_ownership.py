@@ -43,7 +43,7 @@ def claim_of(workspace: Workspace, route_id: str) -> dict[str, str]:
 def test_a_key_change_keeps_the_route_through_failed_runs(empty_org: Workspace, failed_runs: int) -> None:
     workspace = empty_org
     workspace.edit_route("staging", STAGING_ROUTE, lambda route: route.update(key="x"))
-    workspace.up("staging")
+    workspace.up("staging", "--skip-preview")
     ((route_id, _),) = live_routes(workspace).items()
 
     # One change: the key (without previousKeys), and a new route that incident.io refuses for a while, so
@@ -90,8 +90,8 @@ def test_moving_a_route_to_the_other_stack_in_one_change_hands_it_over(
     todays_org: Workspace, first: str, pinned: bool
 ) -> None:
     workspace = todays_org
-    workspace.up("production")
-    workspace.up("staging")
+    workspace.up("production", "--skip-preview")
+    workspace.up("staging", "--skip-preview")
     (route_id,) = (id_ for id_, name in live_routes(workspace).items() if name == MOVED)
 
     move_informational(workspace, with_id=route_id if pinned else None)
@@ -113,7 +113,7 @@ def test_moving_a_route_to_the_other_stack_in_one_change_hands_it_over(
 
 def test_a_route_copied_into_the_other_stack_file_is_refused_by_both_previews(todays_org: Workspace) -> None:
     workspace = todays_org
-    workspace.up("production")
+    workspace.up("production", "--skip-preview")
     copied = route_named({"routes": workspace.routes("production")}, "Production Warnings")
 
     def add(config: dict[str, Any]) -> None:
@@ -166,7 +166,7 @@ def test_a_name_two_live_routes_carry_is_refused_until_id_says_which(empty_org: 
 def test_the_preview_names_only_routes_and_nothing_for_the_ownership_record(empty_org: Workspace) -> None:
     """The record of what other stacks declare is created once and never shows as a change after."""
     workspace = empty_org
-    workspace.up("staging")
+    workspace.up("staging", "--skip-preview")
 
     def drop_moved(config: dict[str, Any]) -> None:
         remove_route(config, MOVED)
@@ -179,7 +179,7 @@ def test_a_dashboard_copy_under_a_managed_routes_name_stops_the_preview_until_id
     empty_org: Workspace,
 ) -> None:
     workspace = empty_org
-    workspace.up("staging")
+    workspace.up("staging", "--skip-preview")
     ((route_id, _),) = live_routes(workspace).items()
     copy = emulator_state(workspace).create_route(emulator_state(workspace).routes[route_id].payload).id
 

@@ -38,7 +38,7 @@ def changed_outputs(output: str) -> dict[str, set[str]]:
 
 def test_an_added_route_changes_only_the_matrix_rows_of_the_alerts_it_reaches(todays_org: Workspace) -> None:
     workspace = todays_org
-    workspace.up("production")
+    workspace.up("production", "--skip-preview")
 
     def add(config: dict[str, Any]) -> None:
         config["alertSources"]["alertmanager_staging"] = {"name": "Alertmanager (Staging)"}
@@ -56,7 +56,7 @@ def test_an_added_route_changes_only_the_matrix_rows_of_the_alerts_it_reaches(to
 
 def test_a_refresh_of_adopted_unchanged_routes_shows_nothing(todays_org: Workspace) -> None:
     workspace = todays_org
-    workspace.up("staging")  # adopts the live route by its name
+    workspace.up("staging", "--skip-preview")  # adopts the live route by its name
     workspace.up("staging")  # and an `up` after it, with the stack file unchanged
     for _ in range(2):
         refreshed = workspace.pulumi("up", "--yes", "--refresh", stack="staging")

@@ -43,7 +43,7 @@ def test_a_rotated_token_reaches_aws_and_restarts_alertmanager_in_one_up_and_sho
 ) -> None:
     workspace = empty_org
     state = emulator_state(workspace)
-    workspace.up("staging")
+    workspace.up("staging", "--skip-preview")
     (created,) = [e for e in applied(workspace.stand_in_log()) if e["type"] == SECRET_VERSION_TYPE]
 
     rotated = f"{CANARY_TOKEN_PREFIX}-rotated-0001"

@@ -58,7 +58,7 @@ def test_a_route_with_a_fixed_window_is_written_through_v3_and_then_shows_no_cha
 def test_a_fixed_window_set_in_the_dashboard_stops_up_until_the_stack_file_says_it(empty_org: Workspace) -> None:
     workspace = empty_org
     declare(workspace, grouping=GROUPING)
-    workspace.up("staging")
+    workspace.up("staging", "--skip-preview")
     route_id, payload = held(workspace)
     emulator_state(workspace).edit_out_of_band(
         route_id, incident_config={**payload["incident_config"], "window_type": "fixed"}

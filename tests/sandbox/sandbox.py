@@ -381,8 +381,9 @@ def deploy(sandbox: Sandbox, cli_dir: Path, url: str) -> None:
         if not (sandbox.project / f"Pulumi.{stack}.yaml").exists():
             workspace.pulumi("stack", "init", stack, "--secrets-provider", "passphrase")
         sandbox.write_stack_file(stack, url)
-        say(f"==> {stack}: pulumi up --yes, as the deploy workflow runs it (adopts its routes: no write)")
-        run = workspace.pulumi("up", "--yes", stack=stack, expect=None)
+        # Without its preview: the org is today's, and nobody reads a preview here (the deploy is half the time).
+        say(f"==> {stack}: pulumi up --yes --skip-preview (adopts today's routes: no write)")
+        run = workspace.pulumi("up", "--yes", "--skip-preview", stack=stack, expect=None)
         if run.returncode != 0:
             raise SandboxError(f"`pulumi up` of {stack} failed:\n{run.output}")
         # What the deploy warned about (a route it could not claim, say) is shown, not only the counts.
