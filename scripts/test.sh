@@ -33,6 +33,6 @@ else
   echo "scripts/pulumi-cli.sh failed: the end-to-end tests will fail" >&2
 fi
 # One worker per core (pytest-xdist; PYTEST_WORKERS to choose, 0 for none). Work stealing: an idle worker takes
-# tests queued on the other, instead of the last end-to-end tests running one at a time (12 minutes -> 9 here).
+# tests queued on the other, instead of the last end-to-end tests running one at a time (12 minutes -> 8.5 on 2 cores).
 # The slowest tests are named at the end.
 echo "== pytest"; .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist worksteal --durations=10 "$@"
